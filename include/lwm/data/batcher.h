@@ -1,0 +1,36 @@
+#pragma once
+// Tokenized examples -> padded tensor batches.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "lwm/data/dataset.h"
+#include "lwm/data/tokenizer.h"
+
+namespace lwm {
+
+struct Batch {
+  torch::Tensor input_ids;       // [B, T] int64
+  torch::Tensor attention_mask;  // [B, T] int64, 1 = token, 0 = padding
+  torch::Tensor token_type_ids;  // [B, T] int64
+  torch::Tensor labels;          // [B] int64 (classification) or float (regression)
+  std::vector<size_t> indices;   // which examples of the dataset, in batch order
+  int64_t tokens() const;        // non-padding tokens
+};
+
+struct EncodedDataset {
+  std::vector<Encoding> encodings;
+  std::vector<Example> examples;  // parallel to encodings (labels)
+  bool regression = false;
+};
+
+EncodedDataset encode_dataset(const Dataset& data, const Tokenizer& tok, int max_length);
+
+// Dynamic padding: each batch is padded to its own longest sequence.
+// sort_by_length=true buckets by length (evaluation speed; order restored via indices);
+// shuffle with seed for training (batches formed from a shuffled order; each batch padded on its own).
+std::vector<Batch> make_batches(const EncodedDataset& data, int batch_size, bool sort_by_length,
+                                bool shuffle = false, uint64_t seed = 0, int64_t pad_id = 0);
+
+}  // namespace lwm

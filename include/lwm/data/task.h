@@ -1,0 +1,26 @@
+#pragma once
+// What a task is: where its columns are, its label set, and its metrics.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lwm {
+
+enum class FileFormat { Tsv, Jsonl, Csv };
+
+struct TaskSpec {
+  std::string name;                      // "sst2", "cola", ..., "imdb", "generic"
+  bool regression = false;               // STS-B: a float score, MSE loss
+  std::vector<std::string> label_names;  // label string -> index (position); empty for regression
+  bool pair = false;                     // sentence pairs (text_a, text_b)
+  // Metric names computed on eval, first is the primary ("accuracy", "f1", "mcc", "pearson", "spearman").
+  std::vector<std::string> metrics;
+  int num_labels() const { return regression ? 1 : static_cast<int>(label_names.size()); }
+};
+
+// Known: sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb, generic
+// ("generic": single text + integer label 0/1, columns "text"/"label" or "sentence"/"label").
+// Throws UsageError listing the known names for anything else.
+TaskSpec task_by_name(const std::string& name);
+
+}  // namespace lwm

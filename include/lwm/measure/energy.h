@@ -1,0 +1,42 @@
+#pragma once
+// Energy of a stretch of work, measured where the machine allows it.
+// Order of preference: RAPL (/sys/class/powercap/intel-rapl:*/energy_uj, package domains),
+// NVML (when the work runs on CUDA and libnvidia-ml is loadable), otherwise an estimate:
+// process CPU time (user+sys, getrusage) x watts per core (default kDefaultCpuWattsPerCore).
+#include <memory>
+#include <string>
+
+namespace lwm {
+
+constexpr double kDefaultCpuWattsPerCore = 10.0;        // W per busy core; documented in docs/measurement.md
+constexpr double kDefaultCarbonIntensity = 475.0;      // gCO2e/kWh, IEA world average (CodeCarbon default)
+
+struct EnergyReading {
+  double joules = 0;
+  double seconds = 0;     // wall time
+  double cpu_seconds = 0; // process CPU time over the same stretch
+  std::string method;     // "rapl", "nvml", "estimated-cpu-time"
+};
+
+struct EnergyOptions {
+  double cpu_watts_per_core = kDefaultCpuWattsPerCore;
+  bool cuda = false;  // try NVML when true
+};
+
+class EnergyMeter {
+ public:
+  explicit EnergyMeter(EnergyOptions opts = {});
+  ~EnergyMeter();
+  void start();
+  EnergyReading stop();
+  std::string method() const;  // which method start()/stop() will use here
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// grams CO2e for `joules` at `g_per_kwh`.
+double co2_grams(double joules, double g_per_kwh);
+
+}  // namespace lwm
