@@ -1,0 +1,36 @@
+#pragma once
+// Facts that a TorchScript file keeps in its graphs or attributes rather than in
+// its weights: norm epsilon, activation, head count, forward signature.
+#include <torch/script.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lwm {
+
+// eps of every aten::layer_norm call with a constant eps, in any method of `module` or its submodules.
+std::vector<double> layer_norm_eps(const torch::jit::Module& module);
+
+// The `approximate` argument of aten::gelu calls ("none"/"tanh"), and whether aten::relu
+// appears, in `module` and its submodules.
+struct ActivationFacts {
+  std::vector<std::string> gelu_approximate;
+  bool relu = false;
+};
+ActivationFacts activation_facts(const torch::jit::Module& module);
+
+// Number of attention heads of an attention module: an int attribute with one of `attr_names`
+// (scripted models keep them), else a pair of constants (heads, head_dim) with heads*head_dim ==
+// hidden in a view/reshape shape list (traced models bake them in).
+std::optional<int> attention_heads(const torch::jit::Module& attention, const std::vector<std::string>& attr_names,
+                                   int hidden);
+
+// forward() argument names (without self), and whether it returns a tuple.
+std::vector<std::string> forward_arg_names(const torch::jit::Module& module);
+bool forward_returns_tuple(const torch::jit::Module& module);
+
+// The submodule at a dotted path ("bert.encoder.layer.0.attention"), if any.
+std::optional<torch::jit::Module> find_submodule(const torch::jit::Module& root, const std::string& path);
+
+}  // namespace lwm

@@ -1,0 +1,27 @@
+#pragma once
+// Calls any sequence classifier (a teacher file or one of ours) by its forward
+// signature's argument names and returns the logits, whatever the output structure.
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+namespace lwm {
+
+struct Batch;
+
+class ModelRunner {
+ public:
+  explicit ModelRunner(torch::jit::Module module);
+  torch::Tensor logits(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                       const torch::Tensor& token_type_ids);
+  torch::Tensor logits(const Batch& batch);
+  torch::jit::Module& module() { return module_; }
+  const std::vector<std::string>& args() const { return args_; }
+
+ private:
+  torch::jit::Module module_;
+  std::vector<std::string> args_;
+};
+
+}  // namespace lwm

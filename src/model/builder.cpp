@@ -1,0 +1,213 @@
+#include "lwm/model/builder.h"
+
+#include <sstream>
+
+#include "lwm/common/error.h"
+
+namespace lwm {
+namespace {
+
+using torch::jit::Module;
+
+// Finfo(float32).min, as Hugging Face fills masked attention scores.
+constexpr const char* kMaskFill = "-3.4028234663852886e+38";
+
+Module new_module(const std::shared_ptr<torch::jit::CompilationUnit>& cu, const std::string& type) {
+  Module m(c10::QualifiedName("__torch__.lwm." + type), cu, /*shouldMangle=*/true);
+  m.register_attribute("training", c10::BoolType::get(), false);
+  return m;
+}
+
+// Returns the module at a dotted path below `root`, creating containers on the way.
+Module ensure_path(Module root, const std::string& path, const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
+  Module current = root;
+  std::stringstream parts(path);
+  std::string part;
+  while (std::getline(parts, part, '.')) {
+    if (current.hasattr(part)) {
+      current = current.attr(part).toModule();
+    } else {
+      Module child = new_module(cu, "Module");
+      current.register_module(part, child);
+      current = child;
+    }
+  }
+  return current;
+}
+
+std::string activation_code(Activation a, const std::string& x) {
+  switch (a) {
+    case Activation::GeluErf: return "torch.gelu(" + x + ")";
+    case Activation::GeluTanh: return "torch.gelu(" + x + ", approximate='tanh')";
+    case Activation::Relu: return "torch.relu(" + x + ")";
+  }
+  return x;
+}
+
+std::string linear(const std::string& x, const std::string& m) {
+  return "torch.linear(" + x + ", self." + m + ".weight, self." + m + ".bias)";
+}
+
+std::string layer_norm(const std::string& x, const std::string& m) {
+  return "torch.layer_norm(" + x + ", [self." + m + ".weight.size(0)], self." + m + ".weight, self." + m +
+         ".bias, self.eps)";
+}
+
+// A post-LayerNorm encoder layer (BERT, RoBERTa and DistilBERT share these semantics).
+std::string layer_source(const ModelSpec& spec, const LayerSpec& layer) {
+  const auto& n = spec.names;
+  std::ostringstream s;
+  s << "def forward(self, x, mask_bias):\n";
+  if (layer.heads > 0) {
+    s << "    B = x.size(0)\n"
+      << "    T = x.size(1)\n"
+      << "    q = " << linear("x", n.query) << ".view(B, T, self.num_heads, self.head_dim).transpose(1, 2)\n"
+      << "    k = " << linear("x", n.key) << ".view(B, T, self.num_heads, self.head_dim).transpose(1, 2)\n"
+      << "    v = " << linear("x", n.value) << ".view(B, T, self.num_heads, self.head_dim).transpose(1, 2)\n"
+      << "    scores = torch.matmul(q, k.transpose(-1, -2)) / self.scale + mask_bias\n"
+      << "    probs = torch.dropout(torch.softmax(scores, -1), self.dropout_p, self.training)\n"
+      << "    ctx = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, self.num_heads * self.head_dim)\n"
+      << "    a = " << linear("ctx", n.attn_out) << "\n";
+  } else {
+    // Every head pruned: the attention block adds only its output bias.
+    s << "    a = self." << n.attn_out << ".bias.expand_as(x)\n";
+  }
+  s << "    a = torch.dropout(a, self.dropout_p, self.training)\n"
+    << "    x = " << layer_norm("a + x", n.attn_norm) << "\n";
+  if (layer.ffn > 0) {
+    s << "    h = " << activation_code(spec.activation, linear("x", n.ffn_in)) << "\n"
+      << "    h = " << linear("h", n.ffn_out) << "\n";
+  } else {
+    s << "    h = self." << n.ffn_out << ".bias.expand_as(x)\n";
+  }
+  s << "    h = torch.dropout(h, self.dropout_p, self.training)\n"
+    << "    return " << layer_norm("h + x", n.ffn_norm) << "\n";
+  return s.str();
+}
+
+std::string has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end() ? x : "";
+}
+
+std::string root_source(const ModelSpec& spec) {
+  const auto& n = spec.names;
+  std::ostringstream s;
+  s << "def forward(self";
+  for (const auto& arg : spec.forward_args) s << ", " << arg;
+  s << "):\n";
+  if (has(spec.forward_args, "attention_mask").empty()) s << "    attention_mask = torch.ones_like(input_ids)\n";
+  if (spec.type_vocab_size > 0 && has(spec.forward_args, "token_type_ids").empty()) {
+    s << "    token_type_ids = torch.zeros_like(input_ids)\n";
+  }
+  if (spec.positions == PositionScheme::PaddingOffset) {
+    s << "    not_pad = input_ids.ne(" << spec.pad_token_id << ").to(input_ids.dtype)\n"
+      << "    positions = torch.cumsum(not_pad, 1) * not_pad + " << spec.pad_token_id << "\n";
+  } else {
+    // (define() cannot name dtypes; a cumulative sum of ones gives 0..T-1 with the ids' dtype and device.)
+    s << "    positions = torch.cumsum(torch.ones_like(input_ids), 1) - 1\n";
+  }
+  s << "    x = torch.embedding(self." << n.word_embeddings << ".weight, input_ids)\n";
+  if (spec.type_vocab_size > 0) {
+    s << "    x = x + torch.embedding(self." << n.token_type_embeddings << ".weight, token_type_ids)\n";
+  }
+  s << "    x = x + torch.embedding(self." << n.position_embeddings << ".weight, positions)\n"
+    << "    x = torch.dropout(" << layer_norm("x", n.embedding_norm) << ", self.dropout_p, self.training)\n"
+    << "    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * " << kMaskFill << "\n";
+  const std::string layers = n.layer_prefix.substr(0, n.layer_prefix.size() - 1);
+  for (int l = 0; l < spec.num_layers(); ++l) {
+    s << "    x = getattr(self." << layers << ", '" << l << "').forward(x, mask_bias)\n";
+  }
+  s << "    first = x.select(1, 0)\n";
+  switch (spec.head) {
+    case HeadType::PoolerClassifier:
+      s << "    pooled = torch.tanh(" << linear("first", n.head_dense) << ")\n"
+        << "    logits = " << linear("torch.dropout(pooled, self.dropout_p, self.training)", n.head_out) << "\n";
+      break;
+    case HeadType::RobertaClassifier:
+      s << "    h = torch.dropout(first, self.dropout_p, self.training)\n"
+        << "    h = torch.tanh(" << linear("h", n.head_dense) << ")\n"
+        << "    logits = " << linear("torch.dropout(h, self.dropout_p, self.training)", n.head_out) << "\n";
+      break;
+    case HeadType::PreClassifier:
+      s << "    h = torch.relu(" << linear("first", n.head_dense) << ")\n"
+        << "    logits = " << linear("torch.dropout(h, self.dropout_p, self.training)", n.head_out) << "\n";
+      break;
+  }
+  s << (spec.returns_tuple ? "    return (logits,)\n" : "    return logits\n");
+  return s.str();
+}
+
+void check_shape(const Weights& weights, const std::string& name, std::vector<int64_t> shape) {
+  auto it = weights.find(name);
+  if (it == weights.end()) throw ModelError("cannot build the model: missing weight '" + name + "'");
+  if (it->second.sizes().vec() != shape) {
+    std::ostringstream msg;
+    msg << "cannot build the model: weight '" << name << "' has shape " << it->second.sizes() << ", the spec needs "
+        << c10::IntArrayRef(shape);
+    throw ModelError(msg.str());
+  }
+}
+
+void check_weights(const ModelSpec& spec, const Weights& w) {
+  const auto& n = spec.names;
+  const int64_t H = spec.hidden;
+  check_shape(w, n.word_embeddings + ".weight", {spec.vocab_size, H});
+  check_shape(w, n.position_embeddings + ".weight", {spec.max_positions, H});
+  if (spec.type_vocab_size > 0) check_shape(w, n.token_type_embeddings + ".weight", {spec.type_vocab_size, H});
+  check_shape(w, n.embedding_norm + ".weight", {H});
+  for (int l = 0; l < spec.num_layers(); ++l) {
+    const int64_t A = spec.layers[l].heads * spec.layers[l].head_dim, F = spec.layers[l].ffn;
+    for (const auto* m : {&n.query, &n.key, &n.value}) {
+      check_shape(w, spec.layer_param(l, *m, "weight"), {A, H});
+      check_shape(w, spec.layer_param(l, *m, "bias"), {A});
+    }
+    check_shape(w, spec.layer_param(l, n.attn_out, "weight"), {H, A});
+    check_shape(w, spec.layer_param(l, n.ffn_in, "weight"), {F, H});
+    check_shape(w, spec.layer_param(l, n.ffn_out, "weight"), {H, F});
+    check_shape(w, spec.layer_param(l, n.attn_norm, "weight"), {H});
+    check_shape(w, spec.layer_param(l, n.ffn_norm, "weight"), {H});
+  }
+  check_shape(w, n.head_out + ".weight", {spec.num_labels, w.at(n.head_dense + ".weight").size(0)});
+}
+
+}  // namespace
+
+torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights) {
+  check_weights(spec, weights);
+  auto cu = std::make_shared<torch::jit::CompilationUnit>();
+  Module root = new_module(cu, spec.returns_tuple ? "SequenceClassifier" : "SequenceClassifierLogits");
+
+  // Layers first, so they get the Layer type and their attributes before parameters fill them.
+  const std::string layers_path = spec.names.layer_prefix.substr(0, spec.names.layer_prefix.size() - 1);
+  Module layers = ensure_path(root, layers_path, cu);
+  for (int l = 0; l < spec.num_layers(); ++l) {
+    const LayerSpec& ls = spec.layers[l];
+    Module layer = new_module(cu, "EncoderLayer");
+    layer.register_attribute("num_heads", c10::IntType::get(), ls.heads);
+    layer.register_attribute("head_dim", c10::IntType::get(), ls.head_dim);
+    layer.register_attribute("scale", c10::FloatType::get(), std::sqrt(static_cast<double>(std::max(ls.head_dim, 1))));
+    layer.register_attribute("eps", c10::FloatType::get(), spec.norm_eps);
+    layer.register_attribute("dropout_p", c10::FloatType::get(), spec.dropout);
+    layers.register_module(std::to_string(l), layer);
+  }
+  for (const auto& [name, tensor] : weights) {
+    const size_t dot = name.rfind('.');
+    Module owner = ensure_path(root, name.substr(0, dot), cu);
+    owner.register_parameter(name.substr(dot + 1), tensor.detach().clone(), /*is_buffer=*/false);
+  }
+  root.register_attribute("eps", c10::FloatType::get(), spec.norm_eps);
+  root.register_attribute("dropout_p", c10::FloatType::get(), spec.dropout);
+
+  try {
+    for (int l = 0; l < spec.num_layers(); ++l) {
+      layers.attr(std::to_string(l)).toModule().define(layer_source(spec, spec.layers[l]));
+    }
+    root.define(root_source(spec));
+  } catch (const c10::Error& e) {
+    throw ModelError(std::string("cannot build the model (internal): ") + e.what_without_backtrace());
+  }
+  root.eval();
+  return root;
+}
+
+}  // namespace lwm

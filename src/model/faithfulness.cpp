@@ -1,0 +1,46 @@
+#include "lwm/model/faithfulness.h"
+
+#include <cstdio>
+
+#include "lwm/common/error.h"
+#include "lwm/model/runner.h"
+
+namespace lwm {
+
+double max_logit_difference(const torch::jit::Module& reference, const torch::jit::Module& candidate,
+                            const ModelSpec& spec, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  auto gen = at::detail::createCPUGenerator(seed);
+  // Positions past max_positions - pad - 1 do not exist for RoBERTa-style offsets.
+  const int64_t max_len = std::min<int64_t>(24, spec.max_positions - spec.pad_token_id - 2);
+  const std::vector<int64_t> lengths = {max_len, std::max<int64_t>(1, max_len - 7), std::min<int64_t>(3, max_len), 1};
+  const int64_t B = static_cast<int64_t>(lengths.size());
+  // Ids above the pad id, so that padding is only where the mask says.
+  auto ids = torch::randint(spec.pad_token_id + 1, spec.vocab_size, {B, max_len}, gen, torch::kLong);
+  auto mask = torch::zeros({B, max_len}, torch::kLong);
+  auto types = torch::zeros({B, max_len}, torch::kLong);
+  for (int64_t b = 0; b < B; ++b) {
+    mask[b].narrow(0, 0, lengths[b]).fill_(1);
+    ids[b].narrow(0, lengths[b], max_len - lengths[b]).fill_(spec.pad_token_id);
+    if (spec.type_vocab_size > 1 && lengths[b] > 2) types[b].narrow(0, lengths[b] / 2, lengths[b] - lengths[b] / 2).fill_(1);
+  }
+  ModelRunner ref(reference), cand(candidate);
+  auto a = ref.logits(ids, mask, types);
+  auto b = cand.logits(ids, mask, types);
+  if (a.sizes() != b.sizes()) return std::numeric_limits<double>::infinity();
+  return (a - b).abs().max().item<double>();
+}
+
+double verify_faithful(const torch::jit::Module& reference, const torch::jit::Module& candidate, const ModelSpec& spec,
+                       double tolerance) {
+  const double diff = max_logit_difference(reference, candidate, spec);
+  if (!(diff <= tolerance)) {
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "cannot be rebuilt faithfully: max |logit difference| %.3g > %.0e on padded batches",
+                  diff, tolerance);
+    throw ModelError(msg);
+  }
+  return diff;
+}
+
+}  // namespace lwm

@@ -1,0 +1,85 @@
+#include "lwm/model/importer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+
+#include "lwm/common/error.h"
+
+namespace fs = std::filesystem;
+
+namespace lwm {
+
+torch::jit::Module load_torchscript(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw ModelError(path.string() + ": no such file");
+  if (fs::is_directory(path, ec)) throw ModelError(path.string() + ": is a directory, not a TorchScript file");
+  {
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe) throw ModelError(path.string() + ": cannot be read");
+    char magic[2] = {0, 0};
+    probe.read(magic, 2);
+    // TorchScript files are zip archives ("PK").
+    if (probe.gcount() != 2 || magic[0] != 'P' || magic[1] != 'K') {
+      throw ModelError(path.string() + ": not a TorchScript file (expected a zip archive written by torch.jit.save)");
+    }
+  }
+  try {
+    auto module = torch::jit::load(path.string(), torch::kCPU);
+    module.eval();
+    return module;
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw ModelError(path.string() + ": not a loadable TorchScript file: " + what.substr(0, what.find('\n')));
+  }
+}
+
+Weights module_weights(const torch::jit::Module& module) {
+  Weights weights;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) weights[p.name] = p.value.detach();
+  return weights;
+}
+
+// One factory per family, each defined in its own file under src/model/importers/.
+std::unique_ptr<FamilyImporter> make_bert_family_importer();
+
+const std::vector<std::unique_ptr<FamilyImporter>>& family_importers() {
+  static const std::vector<std::unique_ptr<FamilyImporter>> importers = [] {
+    std::vector<std::unique_ptr<FamilyImporter>> v;
+    v.push_back(make_bert_family_importer());
+    return v;
+  }();
+  return importers;
+}
+
+ImportedModel import_model(const fs::path& path) {
+  ImportedModel imported;
+  imported.path = path;
+  imported.module = load_torchscript(path);
+  if (!imported.module.find_method("forward")) {
+    throw ModelError(path.string() + ": TorchScript module has no forward() method");
+  }
+  imported.weights = module_weights(imported.module);
+  if (imported.weights.empty()) {
+    throw ModelError(path.string() + ": not a transformer: the module has no parameters");
+  }
+  for (const auto& importer : family_importers()) {
+    if (importer->recognises(imported.weights)) {
+      try {
+        imported.spec = importer->import(imported.module, imported.weights);
+      } catch (const ModelError& e) {
+        throw ModelError(path.string() + ": " + importer->name() + ": " + e.what());
+      }
+      spdlog::debug("{}: recognised as {}", path.string(), importer->name());
+      return imported;
+    }
+  }
+  std::string looked_for;
+  for (const auto& importer : family_importers()) {
+    looked_for += (looked_for.empty() ? "" : "; ") + importer->signature();
+  }
+  throw ModelError(path.string() + ": unknown architecture: " + std::to_string(imported.weights.size()) +
+                   " parameters (first: '" + imported.weights.begin()->first + "'), none matches " + looked_for);
+}
+
+}  // namespace lwm

@@ -1,0 +1,35 @@
+#include "lwm/model/runner.h"
+
+#include "lwm/common/error.h"
+#include "lwm/data/batcher.h"
+#include "lwm/model/graph_facts.h"
+
+namespace lwm {
+
+ModelRunner::ModelRunner(torch::jit::Module module) : module_(std::move(module)), args_(forward_arg_names(module_)) {}
+
+torch::Tensor ModelRunner::logits(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                  const torch::Tensor& token_type_ids) {
+  std::vector<c10::IValue> inputs;
+  for (const auto& arg : args_) {
+    if (arg == "input_ids") {
+      inputs.emplace_back(input_ids);
+    } else if (arg == "attention_mask") {
+      inputs.emplace_back(attention_mask);
+    } else if (arg == "token_type_ids") {
+      inputs.emplace_back(token_type_ids);
+    } else {
+      throw ModelError("forward() takes an input named '" + arg + "' that lwm cannot provide");
+    }
+  }
+  c10::IValue out = module_.forward(inputs);
+  if (out.isTuple()) out = out.toTupleRef().elements().at(0);
+  if (!out.isTensor()) throw ModelError("forward() did not return logits (a tensor or a tuple starting with one)");
+  return out.toTensor();
+}
+
+torch::Tensor ModelRunner::logits(const Batch& batch) {
+  return logits(batch.input_ids, batch.attention_mask, batch.token_type_ids);
+}
+
+}  // namespace lwm

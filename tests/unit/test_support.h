@@ -1,0 +1,54 @@
+#pragma once
+// Helpers shared by the unit tests: paths, reference-model exports, running the CLI.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace lwm::test {
+
+inline std::filesystem::path source_dir() { return LWM_SOURCE_DIR; }
+inline std::filesystem::path shared_data() { return source_dir().parent_path() / "shared" / "data"; }
+inline std::filesystem::path models_dir() {
+  auto dir = std::filesystem::path(LWM_BINARY_DIR) / "tests" / "models";
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Exports a reference model with tools/export_reference.py (Debian's /usr/bin/python3) once per
+// build tree and returns its path. `args` are extra export flags, e.g. "--token-types".
+inline std::filesystem::path reference_model(const std::string& family, const std::string& mode,
+                                             const std::string& args = "", int layers = 2) {
+  std::string tag = family + "-" + mode + "-L" + std::to_string(layers);
+  for (char c : args) tag += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  auto out = models_dir() / (tag + ".pt");
+  if (!std::filesystem::exists(out)) {
+    std::string cmd = "/usr/bin/python3 " + (source_dir() / "tools" / "export_reference.py").string() +
+                      " --family " + family + " --mode " + mode + " --layers " + std::to_string(layers) +
+                      " --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 --labels 2 " +
+                      args + " --out " + out.string() + ".part > /dev/null";
+    if (std::system(cmd.c_str()) != 0) return {};
+    std::filesystem::rename(out.string() + ".part", out);
+  }
+  return out;
+}
+
+// Runs a shell command, returns its exit status; stdout+stderr go to `output`.
+inline int run_command(const std::string& cmd, std::string* output = nullptr) {
+  std::string full = cmd + " 2>&1";
+  FILE* pipe = popen(full.c_str(), "r");
+  if (!pipe) return -1;
+  char buf[4096];
+  std::string out;
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  int status = pclose(pipe);
+  if (output) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The compress binary (set by CTest; falls back to the build tree).
+inline std::string compress_binary() {
+  const char* env = std::getenv("LWM_COMPRESS");
+  return env ? env : (std::filesystem::path(LWM_BINARY_DIR) / "compress").string();
+}
+
+}  // namespace lwm::test
