@@ -1,7 +1,122 @@
-// compress: the lwm command line. (Sub-commands are wired in as they land.)
-#include <iostream>
+// compress: the lwm command line. Sub-commands: inspect, evaluate, finetune.
+// Errors print one line on stderr and exit with the code of their kind (lwm/common/error.h).
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
 
-int main() {
-  std::cerr << "compress: not built yet\n";
-  return 1;
+#include <iostream>
+#include <thread>
+
+#include "lwm/cli/commands.h"
+#include "lwm/common/error.h"
+
+namespace {
+
+std::string one_line(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+void add_data_options(CLI::App* cmd, lwm::DataArgs& d) {
+  cmd->add_option("--task", d.task, "sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb or generic")->required();
+  cmd->add_option("--tokenizer", d.tokenizer, "vocab.txt, tokenizer.json, or a directory holding one")
+      ->required();
+  cmd->add_option("--max-length", d.max_length, "tokens per example after truncation")->capture_default_str();
+}
+
+void add_measure_options(CLI::App* cmd, lwm::MeasureArgs& m) {
+  cmd->add_option("--batch-size", m.batch_size, "eval batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--latency-samples", m.latency_samples, "single examples timed at batch 1")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--cpu-watts", m.cpu_watts, "watts per busy core for the CPU-time energy estimate")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--carbon-intensity", m.carbon_intensity, "grid intensity in gCO2e/kWh")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lwm compress: make fine-tuned transformers small, fast and low-carbon, and measure it"};
+  app.set_version_flag("--version", std::string("lwm ") + LWM_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // global options (--threads, --quiet) may follow the sub-command too
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bool quiet = false, verbose = false;
+  app.add_option("--threads", threads, "intra-op threads (default: all cores)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("-q,--quiet", quiet, "no progress or log output (errors still print)");
+  app.add_flag("-v,--verbose", verbose, "debug log output");
+
+  lwm::InspectArgs inspect;
+  auto* inspect_cmd = app.add_subcommand("inspect", "recognise a TorchScript model, print its spec, verify the rebuild");
+  inspect_cmd->add_option("model", inspect.model, "TorchScript file")->required();
+  inspect_cmd->add_flag("--json", inspect.json, "machine-readable output");
+
+  lwm::EvaluateArgs evaluate;
+  auto* evaluate_cmd = app.add_subcommand("evaluate", "measure accuracy, size, latency, energy and CO2 on eval data");
+  evaluate_cmd->add_option("--model", evaluate.model, "TorchScript file")->required();
+  evaluate_cmd->add_option("--eval", evaluate.eval, "eval data (GLUE .tsv, .jsonl, .csv)")->required();
+  evaluate_cmd->add_option("--report", evaluate.report, "write the report JSON here");
+  evaluate_cmd->add_option("--limit", evaluate.data.limit_eval, "use only the first N eval examples");
+  add_data_options(evaluate_cmd, evaluate.data);
+  add_measure_options(evaluate_cmd, evaluate.measure);
+
+  lwm::FinetuneArgs finetune;
+  auto& t = finetune.train_options;
+  auto* finetune_cmd = app.add_subcommand("finetune", "fine-tune a model on a task (makes teachers)");
+  finetune_cmd->add_option("--model", finetune.model, "initial TorchScript model")->required();
+  finetune_cmd->add_option("--train", finetune.train, "training data")->required();
+  finetune_cmd->add_option("--eval", finetune.eval, "eval data, evaluated after each epoch")->required();
+  finetune_cmd->add_option("--out", finetune.out, "where to write the fine-tuned TorchScript model")->required();
+  finetune_cmd->add_option("--metrics-out", finetune.metrics_out, "write training metrics JSON here");
+  finetune_cmd->add_option("--limit-train", finetune.data.limit_train, "use only the first N training examples");
+  finetune_cmd->add_option("--limit-eval", finetune.data.limit_eval, "use only the first N eval examples");
+  finetune_cmd->add_option("--epochs", t.epochs)->capture_default_str()->check(CLI::PositiveNumber);
+  finetune_cmd->add_option("--batch-size", t.batch_size)->capture_default_str()->check(CLI::PositiveNumber);
+  finetune_cmd->add_option("--lr", t.learning_rate, "peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  finetune_cmd->add_option("--weight-decay", t.weight_decay)->capture_default_str()->check(CLI::NonNegativeNumber);
+  finetune_cmd->add_option("--warmup", t.warmup_ratio, "warm-up fraction of all steps")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  finetune_cmd->add_option("--max-grad-norm", t.max_grad_norm, "gradient clipping (0: none)")->capture_default_str();
+  finetune_cmd->add_option("--seed", t.seed)->capture_default_str();
+  add_data_options(finetune_cmd, finetune.data);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(lwm::ExitCode::Usage);
+  }
+
+  auto logger = spdlog::stderr_color_mt("lwm");
+  logger->set_pattern("%^[%T %l]%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(quiet ? spdlog::level::err : verbose ? spdlog::level::debug : spdlog::level::info);
+  torch::set_num_threads(threads);
+  finetune.train_options.quiet = quiet;
+
+  try {
+    if (*inspect_cmd) return lwm::run_inspect(inspect);
+    if (*evaluate_cmd) return lwm::run_evaluate(evaluate);
+    if (*finetune_cmd) return lwm::run_finetune(finetune);
+  } catch (const lwm::Error& e) {
+    std::cerr << "compress: error: " << one_line(e.what()) << "\n";
+    return static_cast<int>(e.code());
+  } catch (const c10::Error& e) {
+    std::cerr << "compress: internal error (torch): " << one_line(e.what_without_backtrace()) << "\n";
+    return static_cast<int>(lwm::ExitCode::Internal);
+  } catch (const std::exception& e) {
+    std::cerr << "compress: internal error: " << one_line(e.what()) << "\n";
+    return static_cast<int>(lwm::ExitCode::Internal);
+  }
+  return static_cast<int>(lwm::ExitCode::Usage);
 }

@@ -25,11 +25,17 @@ struct EncodedDataset {
   bool regression = false;
 };
 
+// Encodes every example (text_b only for pair tasks), truncated to max_length (<= 0: no truncation).
 EncodedDataset encode_dataset(const Dataset& data, const Tokenizer& tok, int max_length);
 
 // Dynamic padding: each batch is padded to its own longest sequence.
 // sort_by_length=true buckets by length (evaluation speed; order restored via indices);
 // shuffle with seed for training (batches formed from a shuffled order; each batch padded on its own).
+// Details: sorting is longest first and stable. shuffle is Fisher-Yates driven by std::mt19937_64(seed)
+// (rng() % (i + 1)), so a seed gives the same batches on every platform. shuffle + sort_by_length:
+// the shuffled order is sorted within windows of 50 batches, cut into batches, and the batches are
+// shuffled again with the same generator. Labels are int64 (classification) or float32 (regression).
+// batch_size <= 0 -> UsageError. An empty dataset gives no batches.
 std::vector<Batch> make_batches(const EncodedDataset& data, int batch_size, bool sort_by_length,
                                 bool shuffle = false, uint64_t seed = 0, int64_t pad_id = 0);
 

@@ -20,7 +20,14 @@ struct TaskSpec {
 
 // Known: sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb, generic
 // ("generic": single text + integer label 0/1, columns "text"/"label" or "sentence"/"label").
+// Case, '-' and '_' are ignored, so the GLUE folder names ("SST-2", "STS-B") work too.
 // Throws UsageError listing the known names for anything else.
+// Label order is the Hugging Face `glue` datasets' ClassLabel order; MNLI is
+// entailment, neutral, contradiction. Metrics: accuracy (all classification tasks), plus f1 for
+// mrpc/qqp, mcc first (primary) for cola; stsb: pearson, spearman.
 TaskSpec task_by_name(const std::string& name);
+
+// The names task_by_name accepts, sorted.
+std::vector<std::string> known_task_names();
 
 }  // namespace lwm

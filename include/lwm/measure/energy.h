@@ -3,24 +3,29 @@
 // Order of preference: RAPL (/sys/class/powercap/intel-rapl:*/energy_uj, package domains),
 // NVML (when the work runs on CUDA and libnvidia-ml is loadable), otherwise an estimate:
 // process CPU time (user+sys, getrusage) x watts per core (default kDefaultCpuWattsPerCore).
+// With `cuda`, the GPU's NVML energy is added to the CPU's (RAPL or estimate), as CodeCarbon does,
+// and the method names both parts ("rapl+nvml", "estimated-cpu-time+nvml").
+// See docs/measurement.md.
 #include <memory>
 #include <string>
 
 namespace lwm {
 
-constexpr double kDefaultCpuWattsPerCore = 10.0;        // W per busy core; documented in docs/measurement.md
-constexpr double kDefaultCarbonIntensity = 475.0;      // gCO2e/kWh, IEA world average (CodeCarbon default)
+constexpr double kDefaultCpuWattsPerCore = 10.0;   // W per busy core; documented in docs/measurement.md
+constexpr double kDefaultCarbonIntensity = 475.0;  // gCO2e/kWh, IEA world average (CodeCarbon default)
 
 struct EnergyReading {
   double joules = 0;
-  double seconds = 0;     // wall time
-  double cpu_seconds = 0; // process CPU time over the same stretch
-  std::string method;     // "rapl", "nvml", "estimated-cpu-time"
+  double seconds = 0;      // wall time
+  double cpu_seconds = 0;  // process CPU time over the same stretch
+  std::string method;      // "rapl", "estimated-cpu-time", each with "+nvml" when the GPU is measured too
 };
 
 struct EnergyOptions {
   double cpu_watts_per_core = kDefaultCpuWattsPerCore;
-  bool cuda = false;  // try NVML when true
+  bool cuda = false;    // try NVML when true
+  int nvml_device = 0;  // NVML device index (NVML does not apply CUDA_VISIBLE_DEVICES)
+  std::string powercap_root = "/sys/class/powercap";  // injectable for tests
 };
 
 class EnergyMeter {
@@ -28,7 +33,7 @@ class EnergyMeter {
   explicit EnergyMeter(EnergyOptions opts = {});
   ~EnergyMeter();
   void start();
-  EnergyReading stop();
+  EnergyReading stop();        // throws std::logic_error without a start()
   std::string method() const;  // which method start()/stop() will use here
 
  private:
@@ -36,7 +41,8 @@ class EnergyMeter {
   std::unique_ptr<Impl> impl_;
 };
 
-// grams CO2e for `joules` at `g_per_kwh`.
+// grams CO2e for `joules` at `g_per_kwh`: joules / 3.6e6 * g_per_kwh.
+// Throws std::invalid_argument for negative or non-finite inputs.
 double co2_grams(double joules, double g_per_kwh);
 
 }  // namespace lwm

@@ -1,0 +1,25 @@
+#pragma once
+// Task data as the commands need it: read, tokenized, checked against the model.
+#include <filesystem>
+#include <memory>
+
+#include "lwm/cli/commands.h"
+#include "lwm/data/batcher.h"
+#include "lwm/data/tokenizer.h"
+#include "lwm/model/spec.h"
+
+namespace lwm {
+
+struct TaskData {
+  TaskSpec task;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+// Task and tokenizer; DataError when the tokenizer's vocabulary does not fit the model's
+// embedding, or the task's label count differs from the model's.
+TaskData load_task_data(const DataArgs& args, const ModelSpec& model);
+
+// Reads and tokenizes one file of the task.
+EncodedDataset load_split(const TaskData& data, const std::filesystem::path& file, int max_length, size_t limit);
+
+}  // namespace lwm

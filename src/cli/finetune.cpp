@@ -1,0 +1,45 @@
+// compress finetune: trains a task head (and the encoder) from an initial TorchScript model.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "lwm/cli/commands.h"
+#include "lwm/cli/task_data.h"
+#include "lwm/common/atomic_file.h"
+#include "lwm/model/builder.h"
+#include "lwm/model/faithfulness.h"
+#include "lwm/model/importer.h"
+#include "lwm/report/environment.h"
+
+namespace lwm {
+
+int run_finetune(const FinetuneArgs& args) {
+  check_writable(args.out);
+  if (!args.metrics_out.empty()) check_writable(args.metrics_out);
+  ImportedModel m = import_model(args.model);
+  TaskData data = load_task_data(args.data, m.spec);
+  EncodedDataset train = load_split(data, args.train, args.data.max_length, args.data.limit_train);
+  EncodedDataset eval = load_split(data, args.eval, args.data.max_length, args.data.limit_eval);
+
+  auto model = build_module(m.spec, m.weights);
+  verify_faithful(m.module, model, m.spec);
+  spdlog::info("fine-tuning {} ({} layers, hidden {}) on {} examples, evaluating on {}", args.model.string(),
+               m.spec.num_layers(), m.spec.hidden, train.examples.size(), eval.examples.size());
+  TrainResult result = finetune(model, data.task, train, eval, data.tokenizer->pad_id(), args.train_options);
+
+  write_atomically(args.out, [&](const std::filesystem::path& tmp) { model.save(tmp.string()); });
+  const auto& best = result.epochs.at(result.best_epoch - 1);
+  if (!args.metrics_out.empty()) {
+    nlohmann::json out = result.to_json();
+    out["eval"] = best.metrics;
+    out["task"] = data.task.name;
+    out["model"] = args.out.string();
+    out["environment"] = environment_json();
+    write_text_atomically(args.metrics_out, out.dump(2) + "\n");
+  }
+  std::cout << "wrote " << args.out.string() << ": best epoch " << result.best_epoch << ", eval "
+            << data.task.metrics.front() << " " << best.metrics.at(data.task.metrics.front()) << "\n";
+  return 0;
+}
+
+}  // namespace lwm

@@ -1,0 +1,71 @@
+// compress inspect MODEL.pt [--json]: what the model is, and whether lwm can rebuild it faithfully.
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "lwm/cli/commands.h"
+#include "lwm/model/builder.h"
+#include "lwm/model/faithfulness.h"
+#include "lwm/model/importer.h"
+#include "lwm/measure/model_measurement.h"
+
+namespace lwm {
+namespace {
+
+std::string with_commas(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string describe_layers(const ModelSpec& spec) {
+  std::set<std::tuple<int, int, int>> shapes;
+  for (const auto& l : spec.layers) shapes.insert({l.heads, l.head_dim, l.ffn});
+  std::ostringstream s;
+  if (shapes.size() == 1) {
+    const auto& l = spec.layers.front();
+    s << "  every layer: " << l.heads << " heads x " << l.head_dim << ", FFN " << l.ffn << "\n";
+  } else {
+    for (int i = 0; i < spec.num_layers(); ++i) {
+      const auto& l = spec.layers[i];
+      s << "  layer " << i << ": " << l.heads << " heads x " << l.head_dim << ", FFN " << l.ffn << "\n";
+    }
+  }
+  return s.str();
+}
+
+}  // namespace
+
+int run_inspect(const InspectArgs& args) {
+  ImportedModel m = import_model(args.model);
+  auto native = build_module(m.spec, m.weights);
+  const double diff = verify_faithful(m.module, native, m.spec);
+  std::error_code ec;
+  const auto bytes = static_cast<int64_t>(std::filesystem::file_size(args.model, ec));
+  const int64_t params = count_parameters(m.module);
+  if (args.json) {
+    nlohmann::json out = {{"path", args.model.string()},
+                          {"spec", m.spec.to_json()},
+                          {"size", {{"file_bytes", bytes}, {"parameters", params}}},
+                          {"faithful", {{"max_abs_logit_difference", diff}, {"tolerance", kFaithfulnessTolerance}}}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  const auto& s = m.spec;
+  std::cout << args.model.string() << ": " << to_string(s.family) << " sequence classifier, " << s.num_layers()
+            << " layers, hidden " << s.hidden << ", " << s.num_labels << " labels\n"
+            << describe_layers(s) << "  vocabulary " << s.vocab_size << ", positions " << s.max_positions
+            << " (" << to_string(s.positions) << "), token types " << s.type_vocab_size << "\n"
+            << "  post-LayerNorm eps " << s.norm_eps << ", activation " << to_string(s.activation) << ", head "
+            << to_string(s.head) << "\n"
+            << "  forward(";
+  for (size_t i = 0; i < s.forward_args.size(); ++i) std::cout << (i ? ", " : "") << s.forward_args[i];
+  std::cout << ") -> " << (s.returns_tuple ? "(logits,)" : "logits") << "\n"
+            << "  parameters " << with_commas(params) << ", file " << with_commas(bytes) << " bytes\n"
+            << "  rebuilt natively: max |logit difference| " << diff << " <= " << kFaithfulnessTolerance
+            << ": faithful\n";
+  return 0;
+}
+
+}  // namespace lwm

@@ -1,0 +1,52 @@
+#include "lwm/train/progress.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace lwm {
+
+std::string format_duration(double seconds) {
+  char buf[32];
+  const int s = static_cast<int>(seconds + 0.5);
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%dh%02dm", s / 3600, (s / 60) % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
+  }
+  return buf;
+}
+
+Progress::Progress(std::string label, int64_t total, bool quiet)
+    : label_(std::move(label)), total_(total), quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0) {
+  start_ = last_draw_ = std::chrono::steady_clock::now();
+}
+
+void Progress::update(int64_t done, const std::string& detail) {
+  if (quiet_ || total_ <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double eta = done > 0 ? elapsed / done * (total_ - done) : 0.0;
+  const int percent = static_cast<int>(100 * done / total_);
+  char line[256];
+  std::snprintf(line, sizeof line, "%s %lld/%lld (%d%%) %s eta %s", label_.c_str(), static_cast<long long>(done),
+                static_cast<long long>(total_), percent, detail.c_str(), format_duration(eta).c_str());
+  if (tty_) {
+    if (now - last_draw_ < std::chrono::milliseconds(200) && done != total_) return;
+    last_draw_ = now;
+    std::fprintf(stderr, "\r\033[K%s", line);
+    std::fflush(stderr);
+  } else if (percent / 10 != last_logged_percent_ / 10 || last_logged_percent_ < 0) {
+    last_logged_percent_ = percent;
+    spdlog::info("{}", line);
+  }
+}
+
+void Progress::finish(const std::string& summary) {
+  if (quiet_) return;
+  if (tty_) std::fprintf(stderr, "\r\033[K");
+  spdlog::info("{} {}", label_, summary);
+}
+
+}  // namespace lwm
