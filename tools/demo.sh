@@ -9,7 +9,9 @@
 #   1. tools/export_reference.py: a randomly initialised 4-layer, hidden-128 BERT  -> demo/init.pt
 #   2. compress finetune: 2 epochs on the first 4,000 SST-2 train sentences          -> demo/teacher.pt
 #   3. compress evaluate: accuracy on SST-2 dev                                      -> demo/teacher-report.json
-#   4. compress inspect: what the teacher looks like
+#   4. compress (the main job): keep 2 of 4 layers, distil, prune half the heads and FFN neurons and a
+#      quarter of the hidden dimensions, shrink                                      -> demo/student/
+#   5. compress inspect: what the student looks like
 #
 # Environment:
 #   LWM_DATA      data folder (default: <repo>/../shared/data), holding glue/SST-2/{train,dev}.tsv and
@@ -81,10 +83,10 @@ done_already() {
 
 mkdir -p "$OUT"
 if [[ "$FRESH" -eq 1 ]]; then
-  rm -f "$OUT/init.pt" "$OUT/teacher.pt" "$OUT/teacher-report.json"
+  rm -rf "$OUT/init.pt" "$OUT/teacher.pt" "$OUT/teacher-report.json" "$OUT/student"
 fi
 
-step "1/4 Export a small BERT reference model (4 layers, hidden 128, 2 heads) -> $OUT/init.pt"
+step "1/5 Export a small BERT reference model (4 layers, hidden 128, 2 heads) -> $OUT/init.pt"
 if ! done_already "$OUT/init.pt"; then
   # Write to a temporary name first so that an interrupted export is never mistaken for a finished one.
   tmp="$OUT/.init.tmp.pt"
@@ -94,20 +96,27 @@ if ! done_already "$OUT/init.pt"; then
   mv -f "$tmp" "$OUT/init.pt"
 fi
 
-step "2/4 Fine-tune it as a teacher on 4,000 SST-2 sentences, 2 epochs -> $OUT/teacher.pt"
+step "2/5 Fine-tune it as a teacher on 4,000 SST-2 sentences, 2 epochs -> $OUT/teacher.pt"
 if ! done_already "$OUT/teacher.pt"; then
   run "$COMPRESS" finetune --model "$OUT/init.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
-    --tokenizer "$VOCAB" --limit-train 4000 --epochs 2 --batch-size 32 --max-length 64 \
+    --tokenizer "$VOCAB" --limit-train 4000 --epochs 2 --batch-size 32 --lr 1e-3 --max-length 64 \
     --out "$OUT/teacher.pt"
 fi
 
-step "3/4 Evaluate the teacher on SST-2 dev -> $OUT/teacher-report.json"
+step "3/5 Evaluate the teacher on SST-2 dev -> $OUT/teacher-report.json"
 if ! done_already "$OUT/teacher-report.json"; then
   run "$COMPRESS" evaluate --model "$OUT/teacher.pt" --task sst2 --eval "$DEV" --tokenizer "$VOCAB" \
     --max-length 64 --report "$OUT/teacher-report.json"
 fi
 
-step "4/4 Inspect the teacher"
-run "$COMPRESS" inspect "$OUT/teacher.pt"
+step "4/5 Compress the teacher: 2 of 4 layers, distillation with matrix pruning -> $OUT/student/"
+if ! done_already "$OUT/student/report.json"; then
+  run "$COMPRESS" --model "$OUT/teacher.pt" --task sst2 --train "$TRAIN" --eval "$DEV" --tokenizer "$VOCAB" \
+    --limit-train 4000 --max_length 64 --keep_layers 2 --epochs 2 --learning_rate 5e-4 \
+    --prune_heads 0.5 --prune_ffn 0.5 --prune_hidden 0.25 --prune_end 0.5 --overwrite --out "$OUT/student"
+fi
 
-step "Done. Teacher: $OUT/teacher.pt, report: $OUT/teacher-report.json"
+step "5/5 Inspect the student"
+run "$COMPRESS" inspect "$OUT/student/model.pt"
+
+step "Done. Teacher: $OUT/teacher.pt ($OUT/teacher-report.json); student: $OUT/student/model.pt ($OUT/student/report.json)"

@@ -6,6 +6,7 @@
 #include "lwm/cli/commands.h"
 #include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
+#include "lwm/common/error.h"
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
@@ -17,18 +18,19 @@ int run_finetune(const FinetuneArgs& args) {
   check_writable(args.out);
   if (!args.metrics_out.empty()) check_writable(args.metrics_out);
   ImportedModel m = import_model(args.model);
+  if (m.frozen) throw ModelError(args.model.string() + ": a frozen int8 model cannot be trained; start from an fp32 model");
   TaskData data = load_task_data(args.data, m.spec);
-  EncodedDataset train = load_split(data, args.train, args.data.max_length, args.data.limit_train);
-  EncodedDataset eval = load_split(data, args.eval, args.data.max_length, args.data.limit_eval);
+  EncodedDataset train_data = load_split(data, args.train, args.data.max_length, args.data.limit_train);
+  EncodedDataset eval_data = load_split(data, args.eval, args.data.max_length, args.data.limit_eval);
 
   auto model = build_module(m.spec, m.weights);
   verify_faithful(m.module, model, m.spec);
   spdlog::info("fine-tuning {} ({} layers, hidden {}) on {} examples, evaluating on {}", args.model.string(),
-               m.spec.num_layers(), m.spec.hidden, train.examples.size(), eval.examples.size());
-  TrainResult result = finetune(model, data.task, train, eval, data.tokenizer->pad_id(), args.train_options);
+               m.spec.num_layers(), m.spec.hidden, train_data.examples.size(), eval_data.examples.size());
+  TrainResult result = train(model, data.task, train_data, eval_data, data.tokenizer->pad_id(), args.train_options);
 
   write_atomically(args.out, [&](const std::filesystem::path& tmp) { model.save(tmp.string()); });
-  const auto& best = result.epochs.at(result.best_epoch - 1);
+  const auto& best = result.best();
   if (!args.metrics_out.empty()) {
     nlohmann::json out = result.to_json();
     out["eval"] = best.metrics;

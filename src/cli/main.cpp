@@ -1,4 +1,5 @@
-// compress: the lwm command line. Sub-commands: inspect, evaluate, finetune.
+// compress: the lwm command line. Without a sub-command it runs the compression pipeline;
+// sub-commands: inspect, evaluate, finetune.
 // Errors print one line on stderr and exit with the code of their kind (lwm/common/error.h).
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -10,6 +11,9 @@
 
 #include "lwm/cli/commands.h"
 #include "lwm/common/error.h"
+#include "lwm/pipeline/config.h"
+#include "lwm/pipeline/pipeline.h"
+#include "lwm/pipeline/report.h"
 
 namespace {
 
@@ -18,6 +22,24 @@ std::string one_line(std::string s) {
     if (c == '\n' || c == '\r') c = ' ';
   }
   return s;
+}
+
+// --KEY VALUE and --KEY=VALUE pairs left over by the parser: config overrides.
+std::vector<std::pair<std::string, std::string>> config_overrides(const std::vector<std::string>& rest) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    const std::string& arg = rest[i];
+    if (arg.rfind("--", 0) != 0) throw lwm::UsageError("unexpected argument '" + arg + "'");
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      out.emplace_back(arg.substr(2, eq - 2), arg.substr(eq + 1));
+    } else if (i + 1 < rest.size()) {
+      out.emplace_back(arg.substr(2), rest[++i]);
+    } else {
+      throw lwm::UsageError("config key '" + arg.substr(2) + "' needs a value");
+    }
+  }
+  return out;
 }
 
 void add_data_options(CLI::App* cmd, lwm::DataArgs& d) {
@@ -45,8 +67,11 @@ void add_measure_options(CLI::App* cmd, lwm::MeasureArgs& m) {
 int main(int argc, char** argv) {
   CLI::App app{"lwm compress: make fine-tuned transformers small, fast and low-carbon, and measure it"};
   app.set_version_flag("--version", std::string("lwm ") + LWM_VERSION);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   app.fallthrough();  // global options (--threads, --quiet) may follow the sub-command too
+  std::string keys_help = "\nConfig keys (set in --config JSON or as --KEY VALUE):\n";
+  for (const auto& [key, help] : lwm::config_keys()) keys_help += "  --" + key + "  " + help + "\n";
+  app.footer(keys_help);
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false, verbose = false;
   app.add_option("--threads", threads, "intra-op threads (default: all cores)")
@@ -54,6 +79,19 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_flag("-q,--quiet", quiet, "no progress or log output (errors still print)");
   app.add_flag("-v,--verbose", verbose, "debug log output");
+
+  lwm::CompressArgs compress;
+  std::string config_file;
+  app.add_option("--model", compress.model, "teacher: a fine-tuned TorchScript classifier (never modified)");
+  app.add_option("--task", compress.task, "sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb or generic");
+  app.add_option("--train", compress.train, "training data for distillation");
+  app.add_option("--eval", compress.eval, "eval data");
+  app.add_option("--tokenizer", compress.tokenizer, "vocab.txt, tokenizer.json, or a directory holding one");
+  app.add_option("--config", config_file, "a preset, e.g. configs/1of3-layers-pruned.json");
+  app.add_option("--out", compress.out, "output directory: model.pt and report.json");
+  app.add_flag("--overwrite", compress.overwrite, "replace an earlier result in --out");
+  app.add_option("--limit-train", compress.limit_train, "use only the first N training examples");
+  app.add_option("--limit-eval", compress.limit_eval, "use only the first N eval examples");
 
   lwm::InspectArgs inspect;
   auto* inspect_cmd = app.add_subcommand("inspect", "recognise a TorchScript model, print its spec, verify the rebuild");
@@ -90,6 +128,8 @@ int main(int argc, char** argv) {
   finetune_cmd->add_option("--seed", t.seed)->capture_default_str();
   add_data_options(finetune_cmd, finetune.data);
 
+  app.allow_extras();  // config overrides; the sub-commands below reject extras themselves
+  for (auto* sub : {inspect_cmd, evaluate_cmd, finetune_cmd}) sub->allow_extras(false);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -102,12 +142,30 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(quiet ? spdlog::level::err : verbose ? spdlog::level::debug : spdlog::level::info);
   torch::set_num_threads(threads);
+  if ((*inspect_cmd || *evaluate_cmd || *finetune_cmd) && !app.remaining().empty()) {
+    std::cerr << "compress: error: unexpected argument '" << app.remaining().front() << "'\n";
+    return static_cast<int>(lwm::ExitCode::Usage);
+  }
   finetune.train_options.quiet = quiet;
 
   try {
     if (*inspect_cmd) return lwm::run_inspect(inspect);
     if (*evaluate_cmd) return lwm::run_evaluate(evaluate);
     if (*finetune_cmd) return lwm::run_finetune(finetune);
+    for (const auto* required : {"--model", "--task", "--train", "--eval", "--tokenizer", "--out"}) {
+      if (app.count(required) == 0) throw lwm::UsageError(std::string(required) + " is required (see --help)");
+    }
+    compress.quiet = quiet;
+    compress.config = lwm::load_config(config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(config_file),
+                                       config_overrides(app.remaining()));
+    lwm::CompressOutcome outcome = lwm::run_compress(compress);
+    std::cout << lwm::compress_summary(outcome.report);
+    if (!outcome.targets_met) {
+      std::cerr << "compress: error: a target of the config was missed (see \"targets\" in "
+                << (compress.out / "report.json").string() << ")\n";
+      return static_cast<int>(lwm::ExitCode::TargetMissed);
+    }
+    return 0;
   } catch (const lwm::Error& e) {
     std::cerr << "compress: error: " << one_line(e.what()) << "\n";
     return static_cast<int>(e.code());

@@ -68,9 +68,7 @@ Batch make_batch(const EncodedDataset& data, std::vector<size_t> indices, int64_
 
 }  // namespace
 
-int64_t Batch::tokens() const {
-  return attention_mask.defined() ? attention_mask.sum().item<int64_t>() : 0;
-}
+int64_t Batch::tokens() const { return attention_mask.defined() ? attention_mask.sum().item<int64_t>() : 0; }
 
 EncodedDataset encode_dataset(const Dataset& data, const Tokenizer& tok, int max_length) {
   EncodedDataset out;

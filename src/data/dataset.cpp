@@ -106,7 +106,8 @@ class Reader {
 
   void check_utf8(size_t line, std::string_view s) const {
     size_t at = invalid_utf8_at(s);
-    if (at != std::string::npos) fail(line, "invalid UTF-8 at byte " + std::to_string(at + 1) + " of the line");
+    if (at != std::string::npos)
+      fail(line, "invalid UTF-8 at byte " + std::to_string(at + 1) + " of the line");
   }
 
   // A class label given as text: a name from the label set, else digits as a class index.
@@ -122,8 +123,8 @@ class Reader {
       int index = std::stoi(std::string(s));
       if (index < task_.num_labels()) return index;
     }
-    fail(line, "label '" + show(s) + "' is not in the label set of task " + task_.name + " (allowed: " +
-                   join(names) + ")");
+    fail(line, "label '" + show(s) + "' is not in the label set of task " + task_.name +
+                   " (allowed: " + join(names) + ")");
   }
 
   int class_index(size_t line, long long index) const {
@@ -278,9 +279,8 @@ Dataset read_tsv(const fs::path& path, const TaskSpec& task, size_t limit) {
       have_header = true;
       expected_fields = fields.size();
       const Names* all[] = {&kSingleText, &kFirstText, &kSecondText, &kClassLabel, &kScoreLabel};
-      bool names_a_column = std::any_of(std::begin(all), std::end(all), [&](const Names* n) {
-        return find_column(fields, *n) >= 0;
-      });
+      bool names_a_column = std::any_of(std::begin(all), std::end(all),
+                                        [&](const Names* n) { return find_column(fields, *n) >= 0; });
       if (task.name == "cola" && !names_a_column && fields.size() == 4) {
         cols = {3, -1, 1};  // CoLA train/dev: source, label, orig_label, sentence; no header
       } else {

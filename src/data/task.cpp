@@ -1,6 +1,5 @@
 #include "lwm/data/task.h"
 
-#include <functional>
 #include <map>
 
 #include "lwm/common/error.h"
@@ -22,31 +21,33 @@ TaskSpec classification(std::string name, std::vector<std::string> labels, bool 
 // model fine-tuned with `run_glue.py` on them uses), written as they appear in the GLUE files:
 // 0/1 tasks keep the digits; RTE/QNLI/MNLI keep the words. MNLI is entailment, neutral, contradiction
 // (HF datasets), not the contradiction, entailment, neutral of the legacy `transformers` GLUE processors.
-const std::map<std::string, std::function<TaskSpec()>>& registry() {
-  static const std::map<std::string, std::function<TaskSpec()>> tasks = {
-      {"sst2", [] { return classification("sst2", {"0", "1"}, false, {"accuracy"}); }},
-      {"cola", [] { return classification("cola", {"0", "1"}, false, {"mcc", "accuracy"}); }},
-      {"mrpc", [] { return classification("mrpc", {"0", "1"}, true, {"accuracy", "f1"}); }},
-      {"qqp", [] { return classification("qqp", {"0", "1"}, true, {"accuracy", "f1"}); }},
-      {"wnli", [] { return classification("wnli", {"0", "1"}, true, {"accuracy"}); }},
-      {"rte", [] { return classification("rte", {"entailment", "not_entailment"}, true, {"accuracy"}); }},
-      {"qnli", [] { return classification("qnli", {"entailment", "not_entailment"}, true, {"accuracy"}); }},
-      {"mnli",
-       [] {
-         return classification("mnli", {"entailment", "neutral", "contradiction"}, true, {"accuracy"});
-       }},
-      {"imdb", [] { return classification("imdb", {"0", "1"}, false, {"accuracy"}); }},
-      {"generic", [] { return classification("generic", {"0", "1"}, false, {"accuracy"}); }},
-      {"stsb",
-       [] {
-         TaskSpec t;
-         t.name = "stsb";
-         t.regression = true;
-         t.pair = true;
-         t.metrics = {"pearson", "spearman"};
-         return t;
-       }},
-  };
+const std::map<std::string, TaskSpec>& registry() {
+  static const std::map<std::string, TaskSpec> tasks = [] {
+    TaskSpec stsb;
+    stsb.name = "stsb";
+    stsb.regression = true;
+    stsb.pair = true;
+    stsb.metrics = {"pearson", "spearman"};
+    const std::vector<std::string> binary = {"0", "1"};
+    const std::vector<std::string> nli2 = {"entailment", "not_entailment"};
+    std::map<std::string, TaskSpec> m;
+    for (TaskSpec t : {
+             classification("sst2", binary, false, {"accuracy"}),
+             classification("cola", binary, false, {"mcc", "accuracy"}),
+             classification("mrpc", binary, true, {"accuracy", "f1"}),
+             classification("qqp", binary, true, {"accuracy", "f1"}),
+             classification("wnli", binary, true, {"accuracy"}),
+             classification("rte", nli2, true, {"accuracy"}),
+             classification("qnli", nli2, true, {"accuracy"}),
+             classification("mnli", {"entailment", "neutral", "contradiction"}, true, {"accuracy"}),
+             classification("imdb", binary, false, {"accuracy"}),
+             classification("generic", binary, false, {"accuracy"}),
+             stsb,
+         }) {
+      m.emplace(t.name, t);
+    }
+    return m;
+  }();
   return tasks;
 }
 
@@ -54,7 +55,7 @@ const std::map<std::string, std::function<TaskSpec()>>& registry() {
 
 std::vector<std::string> known_task_names() {
   std::vector<std::string> names;
-  for (const auto& [name, make] : registry()) names.push_back(name);
+  for (const auto& entry : registry()) names.push_back(entry.first);
   return names;
 }
 
@@ -67,7 +68,7 @@ TaskSpec task_by_name(const std::string& name) {
   }
   const auto& tasks = registry();
   auto it = tasks.find(key);
-  if (it != tasks.end()) return it->second();
+  if (it != tasks.end()) return it->second;
   std::string known;
   for (const auto& n : known_task_names()) known += (known.empty() ? "" : ", ") + n;
   throw UsageError("unknown task '" + name + "': known tasks are " + known);

@@ -21,7 +21,8 @@ WordPieceOptions options_from_config(const fs::path& config) {
   try {
     j = nlohmann::json::parse(in);
     o.lowercase = j.value("do_lower_case", true);
-    if (j.contains("strip_accents") && !j["strip_accents"].is_null()) o.strip_accents = j["strip_accents"].get<bool>();
+    if (j.contains("strip_accents") && !j["strip_accents"].is_null())
+      o.strip_accents = j["strip_accents"].get<bool>();
     o.handle_chinese_chars = j.value("tokenize_chinese_chars", true);
     auto token = [&](const char* key, std::string& out) {
       if (!j.contains(key)) return;
@@ -46,7 +47,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path) {
   if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such tokenizer file or directory");
   if (fs::is_directory(path, ec)) {
     // tokenizer.json first: it states the casing and the template itself (AutoTokenizer's choice too).
-    if (fs::exists(path / "tokenizer.json", ec)) return WordPieceTokenizer::from_tokenizer_json(path / "tokenizer.json");
+    if (fs::exists(path / "tokenizer.json", ec))
+      return WordPieceTokenizer::from_tokenizer_json(path / "tokenizer.json");
     if (fs::exists(path / "vocab.txt", ec)) {
       return WordPieceTokenizer::from_vocab_file(path / "vocab.txt",
                                                  options_from_config(path / "tokenizer_config.json"));
@@ -54,7 +56,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path) {
     throw DataError(path.string() + ": directory holds neither tokenizer.json nor vocab.txt");
   }
   if (path.extension() == ".json") return WordPieceTokenizer::from_tokenizer_json(path);
-  return WordPieceTokenizer::from_vocab_file(path, options_from_config(path.parent_path() / "tokenizer_config.json"));
+  return WordPieceTokenizer::from_vocab_file(
+      path, options_from_config(path.parent_path() / "tokenizer_config.json"));
 }
 
 }  // namespace lwm

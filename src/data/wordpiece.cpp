@@ -83,7 +83,8 @@ struct BasicOptions {
 
 const icu::Normalizer2& normalizer(bool nfc) {
   UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* n = nfc ? icu::Normalizer2::getNFCInstance(status) : icu::Normalizer2::getNFDInstance(status);
+  const icu::Normalizer2* n =
+      nfc ? icu::Normalizer2::getNFCInstance(status) : icu::Normalizer2::getNFDInstance(status);
   if (U_FAILURE(status) || n == nullptr) {
     throw std::runtime_error(std::string("ICU: cannot load the normalizer: ") + u_errorName(status));
   }
@@ -95,7 +96,8 @@ icu::UnicodeString normalize(const icu::Normalizer2& n, const icu::UnicodeString
   if (n.isNormalized(s, status) && U_SUCCESS(status)) return s;
   status = U_ZERO_ERROR;
   icu::UnicodeString out = n.normalize(s, status);
-  if (U_FAILURE(status)) throw std::runtime_error(std::string("ICU: normalization failed: ") + u_errorName(status));
+  if (U_FAILURE(status))
+    throw std::runtime_error(std::string("ICU: normalization failed: ") + u_errorName(status));
   return out;
 }
 
@@ -201,7 +203,8 @@ void basic_unicode(std::string_view text, const BasicOptions& o, std::string& wo
 
 template <typename Emit>
 void run_basic(std::string_view text, const BasicOptions& o, std::string& word, Emit emit) {
-  bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  bool ascii =
+      std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) {
     basic_ascii(text, o, word, emit);
   } else {
@@ -210,8 +213,8 @@ void run_basic(std::string_view text, const BasicOptions& o, std::string& word, 
 }
 
 size_t code_points(std::string_view s) {
-  return static_cast<size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 BasicOptions basic_options(const WordPieceOptions& o) {
@@ -249,7 +252,8 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
   auto required = [&](const std::string& token, const char* role) {
     int64_t id = token_to_id(token);
     if (id < 0) {
-      throw DataError(std::string("tokenizer: the ") + role + " token '" + token + "' is not in the vocabulary");
+      throw DataError(std::string("tokenizer: the ") + role + " token '" + token +
+                      "' is not in the vocabulary");
     }
     return id;
   };
@@ -262,7 +266,8 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
       if (token_to_id(t) >= 0) opt_.special_tokens.emplace_back(t);
     }
     for (const auto* t : {&opt_.unk_token, &opt_.cls_token, &opt_.sep_token, &opt_.pad_token}) {
-      if (std::find(opt_.special_tokens.begin(), opt_.special_tokens.end(), *t) == opt_.special_tokens.end()) {
+      if (std::find(opt_.special_tokens.begin(), opt_.special_tokens.end(), *t) ==
+          opt_.special_tokens.end()) {
         opt_.special_tokens.push_back(*t);
       }
     }
@@ -284,7 +289,8 @@ int64_t WordPieceTokenizer::token_to_id(std::string_view token) const {
 }
 
 const std::string& WordPieceTokenizer::id_to_token(int64_t id) const {
-  if (id < 0 || id >= vocab_size()) throw std::out_of_range("tokenizer: no token with id " + std::to_string(id));
+  if (id < 0 || id >= vocab_size())
+    throw std::out_of_range("tokenizer: no token with id " + std::to_string(id));
   return vocab_[static_cast<size_t>(id)];
 }
 
@@ -468,7 +474,8 @@ std::pair<std::string, std::string> bert_template(const fs::path& path, const js
     return {pp.at("cls").at(0).get<std::string>(), pp.at("sep").at(0).get<std::string>()};
   }
   if (type != "TemplateProcessing") {
-    throw DataError(file + ": unsupported post_processor '" + type + "' (expected TemplateProcessing or BertProcessing)");
+    throw DataError(file + ": unsupported post_processor '" + type +
+                    "' (expected TemplateProcessing or BertProcessing)");
   }
   // single: [CLS]:0 $A:0 [SEP]:0; pair: [CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1
   auto piece = [](const json& p, std::string& kind, std::string& id, int& type_id) {
@@ -484,8 +491,8 @@ std::pair<std::string, std::string> bert_template(const fs::path& path, const js
   bool ok = single.size() == 3 && pair.size() == 5;
   if (ok) {
     for (int i = 0; i < 3; ++i) piece(single[static_cast<size_t>(i)], k[i], id[i], t[i]);
-    ok = k[0] == "SpecialToken" && k[1] == "Sequence" && id[1] == "A" && k[2] == "SpecialToken" && t[0] == 0 &&
-         t[1] == 0 && t[2] == 0;
+    ok = k[0] == "SpecialToken" && k[1] == "Sequence" && id[1] == "A" && k[2] == "SpecialToken" &&
+         t[0] == 0 && t[1] == 0 && t[2] == 0;
   }
   std::string cls = id[0], sep = id[2];
   if (ok) {
@@ -495,7 +502,8 @@ std::pair<std::string, std::string> bert_template(const fs::path& path, const js
          k[4] == "SpecialToken" && id[4] == sep && t[4] == 1;
   }
   if (!ok) {
-    throw DataError(file + ": unsupported post_processor template (expected BERT's [CLS] $A [SEP] $B:1 [SEP]:1)");
+    throw DataError(file +
+                    ": unsupported post_processor template (expected BERT's [CLS] $A [SEP] $B:1 [SEP]:1)");
   }
   // The template names a special token; its string is in special_tokens[name].tokens[0].
   auto token_of = [&](const std::string& name) {
@@ -521,11 +529,13 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
     throw DataError(file + ": invalid JSON: " + e.what());
   }
   try {
-    if (!j.is_object() || !j.contains("model")) throw DataError(file + ": not a tokenizer.json (no \"model\")");
+    if (!j.is_object() || !j.contains("model"))
+      throw DataError(file + ": not a tokenizer.json (no \"model\")");
     const json& model = j.at("model");
     std::string type = model.value("type", "");
     if (type != "WordPiece") {
-      throw DataError(file + ": tokenizer model type '" + type + "' is not supported here (expected WordPiece)");
+      throw DataError(file + ": tokenizer model type '" + type +
+                      "' is not supported here (expected WordPiece)");
     }
     WordPieceOptions o;
     o.unk_token = model.value("unk_token", "[UNK]");
@@ -546,17 +556,21 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
       o.clean_text = norm.value("clean_text", true);
       o.handle_chinese_chars = norm.value("handle_chinese_chars", true);
     } else {
-      throw DataError(file + ": unsupported normalizer '" + norm.value("type", "?") + "' (expected BertNormalizer)");
+      throw DataError(file + ": unsupported normalizer '" + norm.value("type", "?") +
+                      "' (expected BertNormalizer)");
     }
     const json& pre = j.contains("pre_tokenizer") ? j.at("pre_tokenizer") : json();
     if (pre.is_null() || pre.value("type", "") != "BertPreTokenizer") {
       throw DataError(file + ": unsupported pre_tokenizer (expected BertPreTokenizer)");
     }
-    std::tie(o.cls_token, o.sep_token) = bert_template(path, j.contains("post_processor") ? j["post_processor"] : json());
-    if (j.contains("padding") && j["padding"].is_object()) o.pad_token = j["padding"].value("pad_token", "[PAD]");
+    std::tie(o.cls_token, o.sep_token) =
+        bert_template(path, j.contains("post_processor") ? j["post_processor"] : json());
+    if (j.contains("padding") && j["padding"].is_object())
+      o.pad_token = j["padding"].value("pad_token", "[PAD]");
 
     const json& vocab_map = model.at("vocab");
-    if (!vocab_map.is_object() || vocab_map.empty()) throw DataError(file + ": model.vocab is empty or not a map");
+    if (!vocab_map.is_object() || vocab_map.empty())
+      throw DataError(file + ": model.vocab is empty or not a map");
     std::vector<std::string> vocab(vocab_map.size());
     std::vector<bool> seen(vocab_map.size(), false);
     for (const auto& [token, idv] : vocab_map.items()) {
@@ -573,8 +587,9 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
         std::string content = t.at("content").get<std::string>();
         int64_t id = t.at("id").get<int64_t>();
         if (id >= static_cast<int64_t>(vocab.size()) || vocab[static_cast<size_t>(id)] != content) {
-          throw DataError(file + ": added token '" + content + "' (id " + std::to_string(id) +
-                          ") is not in model.vocab under that id; added tokens beyond the vocabulary are not supported");
+          throw DataError(
+              file + ": added token '" + content + "' (id " + std::to_string(id) +
+              ") is not in model.vocab under that id; added tokens beyond the vocabulary are not supported");
         }
         if (t.value("special", false)) o.special_tokens.push_back(content);
       }

@@ -16,6 +16,13 @@ nlohmann::json latency_json(const LatencyStats& s) {
   return {{"median_ms", s.median_ms}, {"p90_ms", s.p90_ms}, {"mean_ms", s.mean_ms}, {"runs", s.runs}};
 }
 
+// Untimed passes on batches spread over the (length-sorted) list, so that TorchScript's profiling
+// executor has seen the range of shapes before anything is timed.
+void warm_up(ModelRunner& runner, const std::vector<Batch>& batches, int count) {
+  const size_t n = std::min(batches.size(), static_cast<size_t>(std::max(count, 0)));
+  for (size_t i = 0; i < n; ++i) runner.logits(batches[i * batches.size() / n]);
+}
+
 }  // namespace
 
 int64_t count_parameters(const torch::jit::Module& module) {
@@ -41,7 +48,7 @@ ModelMeasurement measure_model(torch::jit::Module module, const std::filesystem:
   m.cpu_watts_per_core = opts.energy.cpu_watts_per_core;
 
   auto batches = make_batches(data, opts.batch_size, /*sort_by_length=*/true, false, 0, pad_id);
-  for (int i = 0; i < opts.warmup_batches && i < static_cast<int>(batches.size()); ++i) runner.logits(batches[i]);
+  warm_up(runner, batches, opts.warmup_batches);
 
   Predictions pred;
   pred.labels.assign(data.examples.size(), -1);
@@ -72,7 +79,7 @@ ModelMeasurement measure_model(torch::jit::Module module, const std::filesystem:
     sample.examples.push_back(data.examples[j]);
   }
   auto singles = make_batches(sample, 1, false, false, 0, pad_id);
-  for (int i = 0; i < opts.warmup_batches && i < static_cast<int>(singles.size()); ++i) runner.logits(singles[i]);
+  warm_up(runner, singles, opts.warmup_batches);
   std::vector<double> single_ms;
   for (const auto& b : singles) {
     const auto t0 = std::chrono::steady_clock::now();

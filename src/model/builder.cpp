@@ -48,13 +48,27 @@ std::string linear(const std::string& x, const std::string& m) {
   return "torch.linear(" + x + ", self." + m + ".weight, self." + m + ".bias)";
 }
 
-std::string layer_norm(const std::string& x, const std::string& m) {
+// With a hidden mask (BuildOptions::hidden_mask), the masked form below.
+std::string layer_norm(const std::string& x, const std::string& m, bool masked) {
+  if (masked) return "self.masked_norm(" + x + ", self." + m + ".weight, self." + m + ".bias)";
   return "torch.layer_norm(" + x + ", [self." + m + ".weight.size(0)], self." + m + ".weight, self." + m +
          ".bias, self.eps)";
 }
 
+// LayerNorm with mean and variance over the kept dimensions only (hidden_mask 1) and zero output on the
+// others: a model whose pruned hidden dims are masked computes exactly what its shrunk copy computes
+// with torch.layer_norm over the kept dims. With an all-ones mask it equals torch.layer_norm (to rounding).
+constexpr const char* kMaskedNormSource = R"(def masked_norm(self, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    m = self.hidden_mask
+    n = m.sum()
+    mean = (x * m).sum(-1, keepdim=True) / n
+    d = (x - mean) * m
+    var = (d * d).sum(-1, keepdim=True) / n
+    return d * torch.rsqrt(var + self.eps) * w + b * m
+)";
+
 // A post-LayerNorm encoder layer (BERT, RoBERTa and DistilBERT share these semantics).
-std::string layer_source(const ModelSpec& spec, const LayerSpec& layer) {
+std::string layer_source(const ModelSpec& spec, const LayerSpec& layer, bool masked) {
   const auto& n = spec.names;
   std::ostringstream s;
   s << "def forward(self, x, mask_bias):\n";
@@ -73,7 +87,7 @@ std::string layer_source(const ModelSpec& spec, const LayerSpec& layer) {
     s << "    a = self." << n.attn_out << ".bias.expand_as(x)\n";
   }
   s << "    a = torch.dropout(a, self.dropout_p, self.training)\n"
-    << "    x = " << layer_norm("a + x", n.attn_norm) << "\n";
+    << "    x = " << layer_norm("a + x", n.attn_norm, masked) << "\n";
   if (layer.ffn > 0) {
     s << "    h = " << activation_code(spec.activation, linear("x", n.ffn_in)) << "\n"
       << "    h = " << linear("h", n.ffn_out) << "\n";
@@ -81,7 +95,7 @@ std::string layer_source(const ModelSpec& spec, const LayerSpec& layer) {
     s << "    h = self." << n.ffn_out << ".bias.expand_as(x)\n";
   }
   s << "    h = torch.dropout(h, self.dropout_p, self.training)\n"
-    << "    return " << layer_norm("h + x", n.ffn_norm) << "\n";
+    << "    return " << layer_norm("h + x", n.ffn_norm, masked) << "\n";
   return s.str();
 }
 
@@ -89,12 +103,15 @@ std::string has(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end() ? x : "";
 }
 
-std::string root_source(const ModelSpec& spec) {
+// forward() with the teacher's signature and output; with `hidden_states`, the method
+// forward_hidden() instead, returning (logits, [embedding output, layer 1 output, ...]) for
+// hidden-state distillation.
+std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) {
   const auto& n = spec.names;
   std::ostringstream s;
-  s << "def forward(self";
+  s << (hidden_states ? "def forward_hidden(self" : "def forward(self");
   for (const auto& arg : spec.forward_args) s << ", " << arg;
-  s << "):\n";
+  s << (hidden_states ? ") -> Tuple[Tensor, List[Tensor]]:\n" : "):\n");
   if (has(spec.forward_args, "attention_mask").empty()) s << "    attention_mask = torch.ones_like(input_ids)\n";
   if (spec.type_vocab_size > 0 && has(spec.forward_args, "token_type_ids").empty()) {
     s << "    token_type_ids = torch.zeros_like(input_ids)\n";
@@ -111,11 +128,14 @@ std::string root_source(const ModelSpec& spec) {
     s << "    x = x + torch.embedding(self." << n.token_type_embeddings << ".weight, token_type_ids)\n";
   }
   s << "    x = x + torch.embedding(self." << n.position_embeddings << ".weight, positions)\n"
-    << "    x = torch.dropout(" << layer_norm("x", n.embedding_norm) << ", self.dropout_p, self.training)\n"
+    << "    x = torch.dropout(" << layer_norm("x", n.embedding_norm, masked)
+    << ", self.dropout_p, self.training)\n"
     << "    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * " << kMaskFill << "\n";
+  if (hidden_states) s << "    hidden = [x]\n";
   const std::string layers = n.layer_prefix.substr(0, n.layer_prefix.size() - 1);
   for (int l = 0; l < spec.num_layers(); ++l) {
     s << "    x = getattr(self." << layers << ", '" << l << "').forward(x, mask_bias)\n";
+    if (hidden_states) s << "    hidden.append(x)\n";
   }
   s << "    first = x.select(1, 0)\n";
   switch (spec.head) {
@@ -133,7 +153,11 @@ std::string root_source(const ModelSpec& spec) {
         << "    logits = " << linear("torch.dropout(h, self.dropout_p, self.training)", n.head_out) << "\n";
       break;
   }
-  s << (spec.returns_tuple ? "    return (logits,)\n" : "    return logits\n");
+  if (hidden_states) {
+    s << "    return logits, hidden\n";
+  } else {
+    s << (spec.returns_tuple ? "    return (logits,)\n" : "    return logits\n");
+  }
   return s.str();
 }
 
@@ -172,7 +196,7 @@ void check_weights(const ModelSpec& spec, const Weights& w) {
 
 }  // namespace
 
-torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights) {
+torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, const BuildOptions& options) {
   check_weights(spec, weights);
   auto cu = std::make_shared<torch::jit::CompilationUnit>();
   Module root = new_module(cu, spec.returns_tuple ? "SequenceClassifier" : "SequenceClassifierLogits");
@@ -188,6 +212,7 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights) {
     layer.register_attribute("scale", c10::FloatType::get(), std::sqrt(static_cast<double>(std::max(ls.head_dim, 1))));
     layer.register_attribute("eps", c10::FloatType::get(), spec.norm_eps);
     layer.register_attribute("dropout_p", c10::FloatType::get(), spec.dropout);
+    if (options.hidden_mask) layer.register_buffer("hidden_mask", torch::ones({spec.hidden}));
     layers.register_module(std::to_string(l), layer);
   }
   for (const auto& [name, tensor] : weights) {
@@ -197,12 +222,18 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights) {
   }
   root.register_attribute("eps", c10::FloatType::get(), spec.norm_eps);
   root.register_attribute("dropout_p", c10::FloatType::get(), spec.dropout);
+  if (options.hidden_mask) root.register_buffer("hidden_mask", torch::ones({spec.hidden}));
 
   try {
+    const bool masked = options.hidden_mask;
     for (int l = 0; l < spec.num_layers(); ++l) {
-      layers.attr(std::to_string(l)).toModule().define(layer_source(spec, spec.layers[l]));
+      Module layer = layers.attr(std::to_string(l)).toModule();
+      if (masked) layer.define(kMaskedNormSource);
+      layer.define(layer_source(spec, spec.layers[l], masked));
     }
-    root.define(root_source(spec));
+    if (masked) root.define(kMaskedNormSource);
+    root.define(root_source(spec, /*hidden_states=*/false, masked));
+    root.define(root_source(spec, /*hidden_states=*/true, masked));
   } catch (const c10::Error& e) {
     throw ModelError(std::string("cannot build the model (internal): ") + e.what_without_backtrace());
   }

@@ -23,9 +23,19 @@ void for_each_node(const torch::jit::Module& module, const std::function<void(No
 
 std::vector<double> layer_norm_eps(const torch::jit::Module& module) {
   std::vector<double> out;
+  const auto call_function = c10::Symbol::fromQualString("prim::CallFunction");
   for_each_node(module, [&](Node* node) {
-    if (node->kind() != c10::Symbol::fromQualString("aten::layer_norm") || node->inputs().size() < 5) return;
-    auto eps = torch::jit::toIValue(node->input(4));
+    // Traced graphs call aten::layer_norm(x, shape, w, b, eps); scripted nn.LayerNorm calls the
+    // Python function F.layer_norm through prim::CallFunction(fn, x, shape, w, b, eps).
+    size_t eps_input = 0;
+    if (node->kind() == c10::Symbol::fromQualString("aten::layer_norm")) {
+      eps_input = 4;
+    } else if (node->kind() == call_function && node->inputs().size() >= 6) {
+      auto fn = node->input(0)->type()->cast<c10::FunctionType>();
+      if (fn && fn->function()->name() == "layer_norm") eps_input = 5;
+    }
+    if (eps_input == 0 || node->inputs().size() <= eps_input) return;
+    auto eps = torch::jit::toIValue(node->input(eps_input));
     if (eps && eps->isDouble()) out.push_back(eps->toDouble());
   });
   return out;

@@ -60,6 +60,19 @@ ImportedModel import_model(const fs::path& path) {
     throw ModelError(path.string() + ": TorchScript module has no forward() method");
   }
   imported.weights = module_weights(imported.module);
+  if (imported.module.hasattr(kSpecAttribute) && imported.module.attr(kSpecAttribute).isString()) {
+    bool recognised = false;
+    for (const auto& importer : family_importers()) recognised = recognised || importer->recognises(imported.weights);
+    if (!recognised) {
+      try {
+        imported.spec = ModelSpec::from_json(nlohmann::json::parse(imported.module.attr(kSpecAttribute).toStringRef()));
+      } catch (const std::exception& e) {
+        throw ModelError(path.string() + ": unreadable " + kSpecAttribute + " attribute: " + e.what());
+      }
+      imported.frozen = true;
+      return imported;
+    }
+  }
   if (imported.weights.empty()) {
     throw ModelError(path.string() + ": not a transformer: the module has no parameters");
   }

@@ -60,4 +60,28 @@ nlohmann::json ModelSpec::to_json() const {
           {"layers", layers_json}};
 }
 
+ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
+  ModelSpec s;
+  const std::string family = j.at("family");
+  s.family = family == "roberta" ? Family::Roberta : family == "distilbert" ? Family::DistilBert : Family::Bert;
+  s.hidden = j.at("hidden");
+  s.vocab_size = j.at("vocab_size");
+  s.max_positions = j.at("max_positions");
+  s.type_vocab_size = j.at("type_vocab_size");
+  s.num_labels = j.at("num_labels");
+  s.pad_token_id = j.at("pad_token_id");
+  s.norm_eps = j.at("norm_eps");
+  const std::string act = j.at("activation");
+  s.activation = act == "relu" ? Activation::Relu : act == "gelu_new" ? Activation::GeluTanh : Activation::GeluErf;
+  s.positions = j.at("positions") == "absolute" ? PositionScheme::Absolute : PositionScheme::PaddingOffset;
+  const std::string head = j.at("head");
+  s.head = head == "roberta-classifier" ? HeadType::RobertaClassifier
+           : head == "pre-classifier"   ? HeadType::PreClassifier
+                                        : HeadType::PoolerClassifier;
+  s.forward_args = j.at("forward_args").get<std::vector<std::string>>();
+  s.returns_tuple = j.at("returns_tuple");
+  for (const auto& l : j.at("layers")) s.layers.push_back({l.at("heads"), l.at("head_dim"), l.at("ffn")});
+  return s;
+}
+
 }  // namespace lwm

@@ -32,7 +32,8 @@ void expect_data_error(const std::function<void()>& fn, std::initializer_list<st
   }
 }
 
-void expect_read_error(const std::string& rel, const std::string& task, std::initializer_list<std::string> fragments) {
+void expect_read_error(const std::string& rel, const std::string& task,
+                       std::initializer_list<std::string> fragments) {
   expect_data_error([&] { read(rel, task); }, fragments);
 }
 
@@ -53,7 +54,8 @@ TEST(TaskRegistry, PairTasksAndRegression) {
   for (const char* pair : {"mrpc", "rte", "stsb", "wnli", "qnli", "qqp", "mnli"}) {
     EXPECT_TRUE(task_by_name(pair).pair) << pair;
   }
-  for (const char* single : {"sst2", "cola", "imdb", "generic"}) EXPECT_FALSE(task_by_name(single).pair) << single;
+  for (const char* single : {"sst2", "cola", "imdb", "generic"})
+    EXPECT_FALSE(task_by_name(single).pair) << single;
   TaskSpec stsb = task_by_name("stsb");
   EXPECT_TRUE(stsb.regression);
   EXPECT_EQ(stsb.num_labels(), 1);
@@ -93,7 +95,8 @@ TEST(TaskRegistry, UnknownNameIsUsageErrorListingKnownNames) {
 TEST(DataGlue, Sst2FullDevMatchesPublishedCounts) {
   Dataset d = read("glue/SST-2/dev.tsv", "sst2");
   ASSERT_EQ(d.examples.size(), 872u);
-  auto positives = std::count_if(d.examples.begin(), d.examples.end(), [](const Example& e) { return e.label == 1; });
+  auto positives =
+      std::count_if(d.examples.begin(), d.examples.end(), [](const Example& e) { return e.label == 1; });
   EXPECT_EQ(positives, 444);
   EXPECT_EQ(d.examples[0].text_a, "it 's a charming and often affecting journey . ");
   EXPECT_EQ(d.examples[0].label, 1);
@@ -113,14 +116,16 @@ TEST(DataGlue, LimitKeepsFirstRows) {
 TEST(DataGlue, ColaHasNoHeaderAndDevNoFinalNewline) {
   Dataset train = read("glue/CoLA/train.tsv", "cola");
   ASSERT_EQ(train.examples.size(), 20u);
-  EXPECT_EQ(train.examples[0].text_a, "Our friends won't buy this analysis, let alone the next one we propose.");
+  EXPECT_EQ(train.examples[0].text_a,
+            "Our friends won't buy this analysis, let alone the next one we propose.");
   EXPECT_EQ(train.examples[0].label, 1);
   Dataset dev = read("glue/CoLA/dev.tsv", "cola");
   ASSERT_EQ(dev.examples.size(), 20u);
   EXPECT_EQ(dev.examples.back().text_a, "John talked to Bill about himself.");
   EXPECT_EQ(dev.examples.back().label, 1);
   // A label 0 ("*" in orig_label is ignored: only the label column counts).
-  EXPECT_TRUE(std::any_of(train.examples.begin(), train.examples.end(), [](const Example& e) { return e.label == 0; }));
+  EXPECT_TRUE(std::any_of(train.examples.begin(), train.examples.end(),
+                          [](const Example& e) { return e.label == 0; }));
 }
 
 TEST(DataGlue, MrpcBomHeaderAndQuotesKept) {
@@ -128,7 +133,8 @@ TEST(DataGlue, MrpcBomHeaderAndQuotesKept) {
   ASSERT_EQ(d.examples.size(), 20u);
   EXPECT_EQ(d.examples[0].text_a,
             "He said the foodservice pie business doesn 't fit the company 's long-term growth strategy .");
-  EXPECT_EQ(d.examples[0].text_b, "\" The foodservice pie business does not fit our long-term growth strategy .");
+  EXPECT_EQ(d.examples[0].text_b,
+            "\" The foodservice pie business does not fit our long-term growth strategy .");
   EXPECT_EQ(d.examples[0].label, 1);
   EXPECT_EQ(d.examples[1].label, 0);
   EXPECT_EQ(read("glue/MRPC/train.tsv", "mrpc").examples.size(), 20u);
@@ -184,9 +190,12 @@ TEST(DataGlue, QqpAndQnliColumns) {
 }
 
 TEST(DataGlue, UnlabeledTestFilesSayHasNoLabelColumn) {
-  for (auto [file, task] : {std::pair{"glue/SST-2/test.tsv", "sst2"}, {"glue/CoLA/test.tsv", "cola"},
-                            {"glue/RTE/test.tsv", "rte"}, {"glue/STS-B/test.tsv", "stsb"},
-                            {"glue/WNLI/test.tsv", "wnli"}, {"glue/MNLI/test_matched.tsv", "mnli"}}) {
+  for (auto [file, task] : {std::pair{"glue/SST-2/test.tsv", "sst2"},
+                            {"glue/CoLA/test.tsv", "cola"},
+                            {"glue/RTE/test.tsv", "rte"},
+                            {"glue/STS-B/test.tsv", "stsb"},
+                            {"glue/WNLI/test.tsv", "wnli"},
+                            {"glue/MNLI/test_matched.tsv", "mnli"}}) {
     expect_read_error(file, task, {file, "has no label column"});
   }
 }
@@ -215,9 +224,9 @@ TEST(DataJsonl, PairsWithNamesOrIndices) {
   Dataset d = read("jsonl/mnli.jsonl", "mnli");
   ASSERT_EQ(d.examples.size(), 2u);
   EXPECT_EQ(d.examples[0].text_b, "B");
-  EXPECT_EQ(d.examples[0].label, 2);  // "contradiction"
+  EXPECT_EQ(d.examples[0].label, 2);     // "contradiction"
   EXPECT_EQ(d.examples[1].text_a, "C");  // premise / hypothesis keys
-  EXPECT_EQ(d.examples[1].label, 1);  // class index 1 = neutral
+  EXPECT_EQ(d.examples[1].label, 1);     // class index 1 = neutral
 }
 
 TEST(DataJsonl, RegressionScores) {
@@ -257,7 +266,8 @@ TEST(DataCsv, PairsAndRegression) {
   EXPECT_FLOAT_EQ(stsb.examples[1].score, 0.5f);
 }
 
-// ---- Errors ------------------------------------------------------------------------------------------------
+// ---- Errors
+// ------------------------------------------------------------------------------------------------
 
 TEST(DataErrors, MissingFileAndUnknownFormat) {
   expect_read_error("nope/missing.tsv", "sst2", {"missing.tsv", "no such file"});
@@ -277,13 +287,15 @@ TEST(DataErrors, LabelOutsideSetNamesFileLineLabelAndAllowed) {
 }
 
 TEST(DataErrors, WrongFieldCounts) {
-  expect_read_error("bad/sst2_missing_field.tsv", "sst2", {"sst2_missing_field.tsv:3:", "expected 2", "found 1"});
+  expect_read_error("bad/sst2_missing_field.tsv", "sst2",
+                    {"sst2_missing_field.tsv:3:", "expected 2", "found 1"});
   expect_read_error("bad/sst2_extra_field.tsv", "sst2", {"sst2_extra_field.tsv:2:", "expected 2", "found 3"});
   expect_read_error("bad/field_count.csv", "sst2", {"field_count.csv:3:", "expected 2", "found 3"});
 }
 
 TEST(DataErrors, BadScore) {
-  expect_read_error("bad/stsb_bad_score.tsv", "stsb", {"stsb_bad_score.tsv:3:", "'five'", "not a finite number"});
+  expect_read_error("bad/stsb_bad_score.tsv", "stsb",
+                    {"stsb_bad_score.tsv:3:", "'five'", "not a finite number"});
 }
 
 TEST(DataErrors, EmptyDatasets) {
@@ -292,7 +304,8 @@ TEST(DataErrors, EmptyDatasets) {
 }
 
 TEST(DataErrors, MissingTextColumn) {
-  expect_read_error("bad/no_text_column.tsv", "sst2", {"no_text_column.tsv:1:", "no text column", "\"sentence\""});
+  expect_read_error("bad/no_text_column.tsv", "sst2",
+                    {"no_text_column.tsv:1:", "no text column", "\"sentence\""});
   // A pair task on a single-sentence file.
   expect_read_error("glue/SST-2/train.tsv", "rte", {"train.tsv:1:", "first text"});
 }

@@ -1,5 +1,7 @@
 #pragma once
 // Helpers shared by the unit tests: paths, reference-model exports, running the CLI.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -22,12 +24,13 @@ inline std::filesystem::path reference_model(const std::string& family, const st
   for (char c : args) tag += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
   auto out = models_dir() / (tag + ".pt");
   if (!std::filesystem::exists(out)) {
+    const std::string part = out.string() + ".part" + std::to_string(::getpid());
     std::string cmd = "/usr/bin/python3 " + (source_dir() / "tools" / "export_reference.py").string() +
                       " --family " + family + " --mode " + mode + " --layers " + std::to_string(layers) +
                       " --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 --labels 2 " +
-                      args + " --out " + out.string() + ".part > /dev/null";
+                      args + " --out " + part + " > /dev/null";
     if (std::system(cmd.c_str()) != 0) return {};
-    std::filesystem::rename(out.string() + ".part", out);
+    std::filesystem::rename(part, out);  // atomic: tests running in parallel may export the same model
   }
   return out;
 }

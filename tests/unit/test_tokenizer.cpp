@@ -36,22 +36,22 @@ struct Vector {
 
 const std::vector<Vector>& vectors() {
   static const std::vector<Vector> v = {
-      {"Hello World", {7592, 2088}},                                    // hello world
-      {"Café naïve résumé", {7668, 15743, 13746}},                      // cafe naive resume
-      {"cafe\u0301", {7668}},                                           // decomposed accent -> cafe
-      {"don't", {2123, 1005, 1056}},                                    // don ' t
-      {"U.S.A.!", {1057, 1012, 1055, 1012, 1037, 1012, 999}},           // u . s . a . !
-      {"hello,world", {7592, 1010, 2088}},                              // hello , world
-      {"unaffable", {14477, 20961, 3468}},                              // una ##ffa ##ble
-      {"tokenization", {19204, 3989}},                                  // token ##ization
-      {"snowman \u2603 \U0001F600", {4586, 2386, UNK, UNK}},             // snow ##man [UNK] [UNK]
-      {std::string(101, 'a'), {UNK}},                                   // > 100 chars
-      {"\u4e2d\u6587", {1746, 1861}},                                   // CJK: each ideograph alone
-      {"hello\u4e2d\u6587world", {7592, 1746, 1861, 2088}},             // ... even inside a word
-      {"hel\x01lo wor\u200bld", {7592, 2088}},                          // Cc and Cf dropped
-      {"hello\u00a0world\tthe\ncat", {7592, 2088, 1996, 4937}},         // Zs, \t, \n are spaces
+      {"Hello World", {7592, 2088}},                                        // hello world
+      {"Café naïve résumé", {7668, 15743, 13746}},                          // cafe naive resume
+      {"cafe\u0301", {7668}},                                               // decomposed accent -> cafe
+      {"don't", {2123, 1005, 1056}},                                        // don ' t
+      {"U.S.A.!", {1057, 1012, 1055, 1012, 1037, 1012, 999}},               // u . s . a . !
+      {"hello,world", {7592, 1010, 2088}},                                  // hello , world
+      {"unaffable", {14477, 20961, 3468}},                                  // una ##ffa ##ble
+      {"tokenization", {19204, 3989}},                                      // token ##ization
+      {"snowman \u2603 \U0001F600", {4586, 2386, UNK, UNK}},                // snow ##man [UNK] [UNK]
+      {std::string(101, 'a'), {UNK}},                                       // > 100 chars
+      {"\u4e2d\u6587", {1746, 1861}},                                       // CJK: each ideograph alone
+      {"hello\u4e2d\u6587world", {7592, 1746, 1861, 2088}},                 // ... even inside a word
+      {"hel\x01lo wor\u200bld", {7592, 2088}},                              // Cc and Cf dropped
+      {"hello\u00a0world\tthe\ncat", {7592, 2088, 1996, 4937}},             // Zs, \t, \n are spaces
       {"hello [MASK] world [mask]", {7592, MASK, 2088, 1031, 7308, 1033}},  // specials kept verbatim only
-      {"\u039f\u0394\u039f\u03a3", {1169, 29722, 15297}},               // ΟΔΟΣ -> ο ##δ ##ος (Python's final sigma)
+      {"\u039f\u0394\u039f\u03a3", {1169, 29722, 15297}},  // ΟΔΟΣ -> ο ##δ ##ος (Python's final sigma)
       {"", {}},
   };
   return v;
@@ -74,7 +74,8 @@ TEST(TokenizerWordPiece, HandCheckedVectors) {
 
 TEST(TokenizerWordPiece, TokenStrings) {
   EXPECT_EQ(vocab_txt().tokenize("unaffable"), (std::vector<std::string>{"una", "##ffa", "##ble"}));
-  EXPECT_EQ(vocab_txt().basic_tokenize("Héllo, WORLD!"), (std::vector<std::string>{"hello", ",", "world", "!"}));
+  EXPECT_EQ(vocab_txt().basic_tokenize("Héllo, WORLD!"),
+            (std::vector<std::string>{"hello", ",", "world", "!"}));
 }
 
 TEST(TokenizerWordPiece, HundredCharWordIsNotUnknown) {
@@ -111,7 +112,8 @@ TEST(TokenizerWordPiece, SingleTruncationKeepsTheStart) {
 TEST(TokenizerWordPiece, PairTruncationLongestFirst) {
   // A: mr jones went to paris yesterday and bought bread . (10)   B: she liked it very much . (6)
   // max 12 -> 9 text tokens, remove 7: A to 6 (4), tie -> B 5, A 5, tie -> B 4.
-  Encoding e = vocab_txt().encode("Mr Jones went to Paris yesterday and bought bread.", "She liked it very much.", 12);
+  Encoding e =
+      vocab_txt().encode("Mr Jones went to Paris yesterday and bought bread.", "She liked it very much.", 12);
   EXPECT_EQ(e.ids, (Ids{CLS, 2720, 3557, 2253, 2000, 3000, SEP, 2016, 4669, 2009, 2200, SEP}));
   EXPECT_EQ(e.type_ids, (Ids{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1}));
   // A tie removes from the second text.
@@ -141,7 +143,8 @@ TEST(TokenizerWordPiece, SpecialIdsAndLookups) {
 }
 
 TEST(TokenizerWordPiece, CasedOptionsKeepCaseAndAccentsAfterNfc) {
-  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "Hello", "hello", "caf\u00e9", "cafe", "!"};
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]",     "[CLS]", "[SEP]", "Hello",
+                                    "hello", "caf\u00e9", "cafe",  "!"};
   WordPieceOptions cased;
   cased.lowercase = false;
   WordPieceTokenizer t(vocab, cased);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "lwm/measure/energy.h"
-#include "lwm/train/finetune.h"
+#include "lwm/train/trainer.h"
 
 namespace lwm {
 

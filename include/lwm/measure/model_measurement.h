@@ -18,7 +18,7 @@ namespace lwm {
 struct MeasureOptions {
   int batch_size = 32;
   int latency_samples = 50;  // single examples timed at batch 1
-  int warmup_batches = 3;    // untimed passes before any timing
+  int warmup_batches = 10;   // untimed passes, spread over the length range, before any timing
   EnergyOptions energy;
   double carbon_intensity = kDefaultCarbonIntensity;  // gCO2e/kWh
 };

@@ -3,6 +3,7 @@
 // Module::define(). It keeps the teacher's parameter names (so its state dict
 // loads where the teacher's did), forward signature and output structure, and
 // reads every size from the spec, so layer removal and pruning need no graph surgery.
+// Besides forward(), the module has forward_hidden(...) -> (logits, hidden states) for distillation.
 #include <torch/script.h>
 
 #include "lwm/model/importer.h"
@@ -10,8 +11,16 @@
 
 namespace lwm {
 
+struct BuildOptions {
+  // Registers a float buffer `hidden_mask` [hidden] (ones) on the root and on every layer, and
+  // normalises with a masked LayerNorm: mean and variance over the kept (mask 1) dimensions only,
+  // output zero on the others. Hidden-dimension pruning needs it so that the masked model computes
+  // exactly what the physically shrunk model (plain LayerNorm over fewer dims) will. See docs/pruning.md.
+  bool hidden_mask = false;
+};
+
 // The weights are copied: training the result never touches `weights`.
 // ModelError if a weight the spec needs is missing or has the wrong shape.
-torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights);
+torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, const BuildOptions& options = {});
 
 }  // namespace lwm

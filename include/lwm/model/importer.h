@@ -19,6 +19,9 @@ struct ImportedModel {
   torch::jit::Module module;  // the file as loaded
   ModelSpec spec;
   Weights weights;            // every parameter, detached, by name
+  // A model lwm wrote after int8 quantization: its weights are frozen into the graph, so the spec
+  // comes from the file's lwm_spec attribute and the model cannot be rebuilt natively.
+  bool frozen = false;
 };
 
 // Loads any TorchScript file; ModelError on a missing file or one that is not TorchScript.

@@ -68,6 +68,12 @@ struct ModelSpec {
     return names.layer_prefix + std::to_string(layer) + "." + module + "." + leaf;
   }
   nlohmann::json to_json() const;
+  // The fields to_json() writes (parameter names are left empty): enough to check data and a
+  // tokenizer against a model that can no longer be imported from its weights (a frozen int8 model).
+  static ModelSpec from_json(const nlohmann::json& j);
 };
+
+// Name of the string attribute in which lwm stores a model's spec (as JSON) in files it writes.
+constexpr const char* kSpecAttribute = "lwm_spec";
 
 }  // namespace lwm

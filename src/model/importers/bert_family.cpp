@@ -169,6 +169,10 @@ class BertFamilyImporter : public FamilyImporter {
 
     auto eps = layer_norm_eps(module);
     spec.norm_eps = v.default_eps;
+    auto layer0_module = find_submodule(module, n.layer_prefix + "0");
+    if (eps.empty() && layer0_module && layer0_module->hasattr("eps") && layer0_module->attr("eps").isDouble()) {
+      eps.push_back(layer0_module->attr("eps").toDouble());  // lwm's own models keep eps as an attribute
+    }
     if (eps.empty()) {
       spdlog::warn("no LayerNorm epsilon found in the graph; using the {} default {}", to_string(v.family),
                    v.default_eps);

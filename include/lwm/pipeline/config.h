@@ -1,0 +1,60 @@
+#pragma once
+// The compression recipe: every key a preset (configs/*.json) or a --KEY VALUE override
+// may set. Keys are documented in the README; unknown keys and bad values are errors naming the key.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lwm/compress/distill.h"
+#include "lwm/compress/layer_removal.h"
+#include "lwm/compress/pruning.h"
+#include "lwm/measure/energy.h"
+#include "lwm/train/trainer.h"
+
+namespace lwm {
+
+struct CompressConfig {
+  // Stage 1: layer removal. keep_layers wins over keep_layer_fraction when both are set.
+  int keep_layers = 0;
+  double keep_layer_fraction = 2.0 / 3.0;
+  LayerStrategy layer_strategy = LayerStrategy::Top;
+  std::vector<int> layers;  // explicit strategy
+  // Stage 2: distillation (+ training schedule).
+  DistillOptions distill;
+  TrainOptions train;
+  int max_length = 128;
+  // Stage 3: pruning during distillation. Start and end are fractions of all training steps.
+  PruneTargets prune;
+  double prune_start = 0.0;
+  double prune_end = 0.7;
+  int64_t prune_frequency = 10;
+  // Stage 5: int8.
+  bool int8 = false;
+  // Measurement.
+  int eval_batch_size = 32;
+  int latency_samples = 50;
+  double cpu_watts = kDefaultCpuWattsPerCore;
+  double carbon_intensity = kDefaultCarbonIntensity;
+  // Targets (0 = none): the run exits with TargetMissed when one is missed.
+  double min_relative_accuracy = 0;
+  double max_relative_size = 0;
+  double max_relative_time = 0;
+
+  nlohmann::json to_json() const;
+};
+
+// Every key and its one-line meaning, in order (for --help and the README).
+const std::vector<std::pair<std::string, std::string>>& config_keys();
+
+// Applies one key to the config; UsageError naming the key when it is unknown or its value is invalid.
+void set_config_value(CompressConfig& config, const std::string& key, const nlohmann::json& value);
+
+// A preset file (a JSON object of keys), then --KEY VALUE overrides (values parsed as JSON when
+// they parse, else taken as strings). Keys may be written with '-' or '_'.
+CompressConfig load_config(const std::optional<std::filesystem::path>& file,
+                           const std::vector<std::pair<std::string, std::string>>& overrides);
+
+}  // namespace lwm

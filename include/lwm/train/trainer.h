@@ -1,0 +1,80 @@
+#pragma once
+// Training a native (define()-built) classifier: AdamW (no decay on biases and
+// LayerNorm weights), linear warm-up then linear decay, gradient clipping,
+// evaluation each epoch, and the best epoch's weights kept. The loss and what
+// happens after each optimizer step are hooks, so fine-tuning and distillation
+// with pruning share one loop.
+#include <nlohmann/json.hpp>
+#include <torch/script.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lwm/data/batcher.h"
+#include "lwm/data/task.h"
+
+namespace lwm {
+
+struct TrainOptions {
+  int epochs = 3;
+  int64_t max_steps = 0;  // > 0: stop after this many optimizer steps (epochs then only bounds it)
+  int batch_size = 32;
+  int eval_batch_size = 64;
+  double learning_rate = 5e-5;
+  double weight_decay = 0.01;
+  double warmup_ratio = 0.1;   // fraction of all steps
+  double max_grad_norm = 1.0;  // <= 0: no clipping
+  uint64_t seed = 42;
+  bool quiet = false;
+};
+
+struct EpochResult {
+  int epoch = 0;
+  int64_t steps = 0;  // global step at the end of the epoch
+  double train_loss = 0;
+  std::map<std::string, double> metrics;
+  double seconds = 0;
+  bool eligible = true;  // could be kept as the best (false while pruning is still under way)
+};
+
+struct TrainResult {
+  std::vector<EpochResult> epochs;
+  int best_epoch = 0;
+  double best_metric = 0;
+  int64_t total_steps = 0;
+  double train_seconds = 0;  // optimisation only (no evaluation)
+  int64_t train_examples = 0;
+  int64_t train_tokens = 0;  // non-padding tokens seen
+  const EpochResult& best() const { return epochs.at(static_cast<size_t>(best_epoch - 1)); }
+  nlohmann::json to_json() const;
+};
+
+struct TrainHooks {
+  // The loss of one batch (the forward pass happens inside). Default: task_loss on the model's logits.
+  std::function<torch::Tensor(const Batch& batch)> loss;
+  // Called after every optimizer step with the global step count (1-based).
+  std::function<void(int64_t step)> after_step;
+  // Whether the weights at the end of `step` may be kept as the best.
+  std::function<bool(int64_t step)> can_keep;
+  // Extra progress text (e.g. current sparsity).
+  std::function<std::string()> progress_detail;
+};
+
+// Steps an epoch has at this batch size.
+int64_t steps_per_epoch(const EncodedDataset& train, int batch_size);
+// Total optimizer steps a run will take.
+int64_t total_steps(const EncodedDataset& train, const TrainOptions& opts);
+
+// Trains `model` in place; on return it holds the weights of the best eligible epoch by the
+// task's primary metric, in eval mode. TrainingError on a NaN/inf loss.
+TrainResult train(torch::jit::Module& model, const TaskSpec& task, const EncodedDataset& train_data,
+                  const EncodedDataset& eval_data, int64_t pad_id, const TrainOptions& opts,
+                  const TrainHooks& hooks = {});
+
+// The classification/regression loss of `logits` against `labels`.
+torch::Tensor task_loss(const torch::Tensor& logits, const torch::Tensor& labels, bool regression);
+
+}  // namespace lwm

@@ -1,0 +1,175 @@
+#include "lwm/pipeline/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "lwm/cli/task_data.h"
+#include "lwm/common/atomic_file.h"
+#include "lwm/common/error.h"
+#include "lwm/compress/distill.h"
+#include "lwm/compress/layer_removal.h"
+#include "lwm/compress/pruning.h"
+#include "lwm/compress/quantize.h"
+#include "lwm/measure/model_measurement.h"
+#include "lwm/model/builder.h"
+#include "lwm/model/faithfulness.h"
+#include "lwm/model/importer.h"
+#include "lwm/pipeline/report.h"
+
+namespace fs = std::filesystem;
+
+namespace lwm {
+namespace {
+
+// Refuses to mix a new result with an earlier one; creates the directory.
+void prepare_out_dir(const fs::path& out, bool overwrite) {
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec)) {
+    throw OutputError(out.string() + ": --out must be a directory, and this is a file");
+  }
+  for (const char* name : {"model.pt", "report.json"}) {
+    if (fs::exists(out / name, ec) && !overwrite) {
+      throw OutputError(out.string() + " already holds a result (" + name + "); pass --overwrite to replace it");
+    }
+  }
+  fs::create_directories(out, ec);
+  if (ec) throw OutputError(out.string() + ": cannot create the output directory: " + ec.message());
+  check_writable(out / "model.pt");
+}
+
+MeasureOptions measure_options(const CompressConfig& c) {
+  MeasureOptions m;
+  m.batch_size = c.eval_batch_size;
+  m.latency_samples = c.latency_samples;
+  m.energy.cpu_watts_per_core = c.cpu_watts;
+  m.carbon_intensity = c.carbon_intensity;
+  return m;
+}
+
+}  // namespace
+
+CompressOutcome run_compress(const CompressArgs& args) {
+  const CompressConfig& cfg = args.config;
+  prepare_out_dir(args.out, args.overwrite);
+
+  ImportedModel teacher = import_model(args.model);
+  if (teacher.frozen) {
+    throw ModelError(args.model.string() + ": a frozen int8 model cannot be compressed further; use the fp32 teacher");
+  }
+  const ModelSpec& tspec = teacher.spec;
+  auto teacher_native = build_module(tspec, teacher.weights);
+  verify_faithful(teacher.module, teacher_native, tspec);
+
+  DataArgs data_args{args.task, args.tokenizer, cfg.max_length, args.limit_train, args.limit_eval};
+  TaskData data = load_task_data(data_args, tspec);
+  EncodedDataset train_data = load_split(data, args.train, cfg.max_length, args.limit_train);
+  EncodedDataset eval_data = load_split(data, args.eval, cfg.max_length, args.limit_eval);
+  const int64_t pad = data.tokenizer->pad_id();
+
+  // Validate the recipe against this teacher before any long work.
+  const int keep = cfg.keep_layers > 0 ? cfg.keep_layers : layers_for_fraction(tspec.num_layers(), cfg.keep_layer_fraction);
+  if (cfg.layer_strategy != LayerStrategy::Explicit && keep > tspec.num_layers()) {
+    throw UsageError("config asks for " + std::to_string(keep) + " layers; the teacher has " +
+                     std::to_string(tspec.num_layers()));
+  }
+  const std::vector<int> kept = select_layers(tspec.num_layers(), keep, cfg.layer_strategy, cfg.layers);
+
+  spdlog::info("stage 0/5: measuring the teacher on {} eval examples", eval_data.examples.size());
+  ModelMeasurement teacher_m = measure_model(teacher.module, args.model, data.task, eval_data, pad, measure_options(cfg));
+
+  EnergyMeter run_meter(EnergyOptions{cfg.cpu_watts});
+  run_meter.start();
+
+  spdlog::info("stage 1/5: layer removal: keeping {} of {} layers ({})", kept.size(), tspec.num_layers(),
+               to_string(cfg.layer_strategy));
+  auto [sspec, sweights] = remove_layers(tspec, teacher.weights, kept);
+  BuildOptions build_opts;
+  build_opts.hidden_mask = cfg.prune.hidden > 0;
+  auto student = build_module(sspec, sweights, build_opts);
+
+  DistillOptions dopts = cfg.distill;
+  if (dopts.hidden_weight > 0 && dopts.hidden_map.empty()) dopts.hidden_map = kept;
+  Distiller distiller(teacher_native, student, data.task, dopts);
+  distiller.prepare(train_data, cfg.eval_batch_size, pad);
+
+  TrainOptions topts = cfg.train;
+  topts.quiet = args.quiet;
+  topts.eval_batch_size = cfg.eval_batch_size;
+  const int64_t total = total_steps(train_data, topts);
+  TrainHooks hooks;
+  hooks.loss = [&](const Batch& b) { return distiller.loss(b); };
+  std::unique_ptr<StructuredPruner> pruner;
+  if (cfg.prune.any()) {
+    PruneSchedule schedule;
+    schedule.start_step = static_cast<int64_t>(cfg.prune_start * total);
+    schedule.end_step = std::max(schedule.start_step, static_cast<int64_t>(cfg.prune_end * total));
+    schedule.frequency = cfg.prune_frequency;
+    pruner = std::make_unique<StructuredPruner>(sspec, student, cfg.prune, schedule);
+    hooks.after_step = [&](int64_t step) { pruner->step(step - 1); };
+    hooks.can_keep = [&](int64_t step) { return step - 1 >= schedule.end_step; };
+    hooks.progress_detail = [&] {
+      const auto s = pruner->current_sparsity();
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "sparsity heads %.2f ffn %.2f hidden %.2f", s.heads, s.ffn, s.hidden);
+      return std::string(buf);
+    };
+  }
+  spdlog::info("stage 2/5: distillation{} for {} steps (T={}, alpha={}{})", pruner ? " with matrix pruning" : "",
+               total, dopts.temperature, dopts.alpha,
+               dopts.hidden_weight > 0 ? ", hidden-state weight " + std::to_string(dopts.hidden_weight) : "");
+  TrainResult trained = train(student, data.task, train_data, eval_data, pad, topts, hooks);
+
+  ModelSpec final_spec = sspec;
+  torch::jit::Module final_model = student;
+  double shrink_difference = 0;
+  if (pruner) {
+    spdlog::info("stage 3/5: shrinking: removing pruned heads, FFN neurons and hidden dimensions");
+    // The best epoch's weights are restored; re-apply the (final) masks before shrinking.
+    pruner->prune_to(pruner->current_sparsity());
+    ShrunkModel small = pruner->shrink();
+    final_spec = small.spec;
+    final_model = build_module(small.spec, small.weights);
+    shrink_difference = max_logit_difference(student, final_model, final_spec);
+    if (!(shrink_difference <= kFaithfulnessTolerance)) {
+      throw ModelError("internal: the shrunk model differs from the masked model by " +
+                       std::to_string(shrink_difference));
+    }
+  }
+  const int64_t fp32_parameters = count_parameters(final_model);
+  if (cfg.int8) {
+    spdlog::info("stage 4/5: int8 dynamic quantization ({} engine)", select_quantized_engine());
+    final_model = quantize_dynamic_int8(final_model);
+    // Frozen weights can no longer be read back as a spec: keep it in the file.
+    final_model.register_attribute(kSpecAttribute, c10::StringType::get(), final_spec.to_json().dump());
+  }
+  const EnergyReading run_energy = run_meter.stop();
+
+  spdlog::info("stage 5/5: measuring the student");
+  const fs::path model_path = args.out / "model.pt";
+  const fs::path staged = args.out / ".model.pt.staged";
+  CompressOutcome outcome;
+  try {
+    final_model.save(staged.string());
+    auto saved = load_torchscript(staged);
+    ModelMeasurement student_m = measure_model(saved, staged, data.task, eval_data, pad, measure_options(cfg));
+    student_m.parameters = fp32_parameters;  // int8 weights are packed constants, not parameters
+    ReportInputs in{args, teacher.spec, final_spec, kept, teacher_m, student_m, trained,
+                    pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference, run_energy};
+    outcome.report = compress_report(in);
+    outcome.targets_met = outcome.report["targets"]["met"].get<bool>();
+  } catch (...) {
+    std::error_code ignore;
+    fs::remove(staged, ignore);
+    throw;
+  }
+
+  // Publish both files; the model last-but-one, the report last, each by rename.
+  std::error_code ec;
+  fs::rename(staged, model_path, ec);
+  if (ec) throw OutputError(model_path.string() + ": cannot write: " + ec.message());
+  write_text_atomically(args.out / "report.json", outcome.report.dump(2) + "\n");
+  return outcome;
+}
+
+}  // namespace lwm

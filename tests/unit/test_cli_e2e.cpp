@@ -1,0 +1,259 @@
+// End-to-end runs of the compress binary on real data (../shared/data) and tiny reference models.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "test_support.h"
+
+namespace lwm {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string sst2(const std::string& split) { return (test::shared_data() / "glue" / "SST-2" / (split + ".tsv")).string(); }
+std::string vocab() { return (test::shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt").string(); }
+
+struct CliRun {
+  int code;
+  std::string output;
+};
+
+CliRun compress(const std::string& args) {
+  CliRun r;
+  r.code = test::run_command(test::compress_binary() + " --threads 2 " + args, &r.output);
+  return r;
+}
+
+json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return json::parse(in);
+}
+
+fs::path scratch(const std::string& name) {
+  auto dir = test::models_dir() / "e2e" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// A small fine-tuned teacher, made once per build tree by `compress finetune`.
+fs::path teacher() {
+  static fs::path path = [] {
+    auto out = test::models_dir() / "e2e-teacher.pt";
+    if (!fs::exists(out)) {
+      auto init = test::reference_model("bert", "trace", "", 4);
+      CliRun r = compress("finetune --quiet --model " + init.string() + " --task sst2 --train " + sst2("train") +
+                       " --eval " + sst2("dev") + " --tokenizer " + vocab() +
+                       " --limit-train 512 --limit-eval 128 --epochs 1 --lr 1e-3 --max-length 32 --out " +
+                       out.string());
+      EXPECT_EQ(r.code, 0) << r.output;
+    }
+    return out;
+  }();
+  return path;
+}
+
+TEST(CliInspect, PrintsSpecAndJson) {
+  auto model = test::reference_model("distilbert", "script");
+  CliRun text = compress("inspect " + model.string());
+  ASSERT_EQ(text.code, 0) << text.output;
+  EXPECT_NE(text.output.find("distilbert sequence classifier, 2 layers, hidden 64"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("faithful"), std::string::npos);
+  // Everything needed was read from the scripted file itself: no fallback warnings.
+  EXPECT_EQ(text.output.find("warning"), std::string::npos) << text.output;
+  CliRun js = compress("--quiet inspect --json " + model.string());
+  ASSERT_EQ(js.code, 0) << js.output;
+  json j = json::parse(js.output);
+  EXPECT_EQ(j["spec"]["family"], "distilbert");
+  EXPECT_EQ(j["spec"]["layers"].size(), 2u);
+  EXPECT_LE(j["faithful"]["max_abs_logit_difference"].get<double>(), 1e-4);
+}
+
+TEST(CliFinetune, TrainsATeacherThatLoadsInPython) {
+  auto dir = scratch("finetune");
+  auto init = test::reference_model("bert", "trace");
+  CliRun r = compress("finetune --quiet --model " + init.string() + " --task sst2 --train " + sst2("train") + " --eval " +
+                   sst2("dev") + " --tokenizer " + vocab() +
+                   " --limit-train 256 --limit-eval 64 --epochs 2 --lr 1e-3 --max-length 32 --out " +
+                   (dir / "t.pt").string() + " --metrics-out " + (dir / "m.json").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  json m = read_json(dir / "m.json");
+  EXPECT_EQ(m["epochs"].size(), 2u);
+  EXPECT_EQ(m["train_examples"].get<int>(), 512);
+  EXPECT_GT(m["tokens_per_s"].get<double>(), 0);
+  EXPECT_TRUE(m["eval"].contains("accuracy"));
+  std::string out;
+  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+                                  " " + (dir / "t.pt").string() + " --ids 101,2023,3185,2003,2307,102",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("logits"), std::string::npos);
+}
+
+TEST(CliEvaluate, ReportHasEveryFigureWithItsMethod) {
+  auto dir = scratch("evaluate");
+  CliRun r = compress("evaluate --quiet --model " + teacher().string() + " --task sst2 --eval " + sst2("dev") +
+                   " --tokenizer " + vocab() + " --max-length 32 --limit 96 --latency-samples 8 --report " +
+                   (dir / "r.json").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  json j = read_json(dir / "r.json");
+  const auto& res = j["result"];
+  EXPECT_EQ(res["examples"], 96);
+  EXPECT_GE(res["metrics"]["accuracy"].get<double>(), 0.0);
+  EXPECT_GT(res["size"]["file_bytes"].get<int64_t>(), 0);
+  EXPECT_GT(res["size"]["parameters"].get<int64_t>(), 0);
+  EXPECT_GT(res["latency"]["batch_1"]["median_ms"].get<double>(), 0);
+  EXPECT_GE(res["latency"]["batch_1"]["p90_ms"].get<double>(), res["latency"]["batch_1"]["median_ms"].get<double>());
+  EXPECT_GT(res["latency"]["eval_batch"]["median_ms"].get<double>(), 0);
+  EXPECT_GT(res["latency"]["throughput_examples_per_s"].get<double>(), 0);
+  EXPECT_EQ(res["latency"]["threads"], 2);
+  EXPECT_FALSE(res["energy"]["method"].get<std::string>().empty());
+  EXPECT_GT(res["energy"]["joules_per_1000_inferences"].get<double>(), 0);
+  EXPECT_EQ(res["co2"]["method"], res["energy"]["method"]);
+  EXPECT_DOUBLE_EQ(res["co2"]["carbon_intensity_g_per_kwh"].get<double>(), 475.0);
+  EXPECT_NEAR(res["co2"]["grams_total"].get<double>(), res["energy"]["joules_total"].get<double>() / 3.6e6 * 475, 1e-9);
+  EXPECT_NE(r.output.find("accuracy"), std::string::npos);
+}
+
+// ---- bad input: one line on stderr, the documented exit code, nothing written ----
+
+TEST(CliBadInput, EachGivesOneLineAndItsExitCode) {
+  auto dir = scratch("bad");
+  const std::string t = teacher().string();
+  const std::string common = " --task sst2 --eval " + sst2("dev") + " --tokenizer " + vocab();
+  std::ofstream(dir / "text.pt") << "not a model\n";
+  std::ofstream(dir / "small_vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n";
+  // A vocabulary larger than the model's embedding: the BERT vocab against a --vocab 1000 model.
+  auto small_model = test::reference_model("bert", "trace", "--vocab 1000");
+  struct Case {
+    std::string args;
+    int code;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {"evaluate --model /no/such.pt" + common, 3, "no such file"},
+      {"evaluate --model " + (dir / "text.pt").string() + common, 3, "not a TorchScript file"},
+      {"evaluate --model " + t + " --task sst2 --eval " + (test::source_dir() / "tests/data/bad/sst2_missing_field.tsv").string() +
+           " --tokenizer " + vocab(), 4, "sst2_missing_field.tsv:"},
+      {"evaluate --model " + t + " --task rte --eval " + sst2("dev") + " --tokenizer " + vocab(), 4, ""},
+      {"evaluate --model " + small_model.string() + common, 4, "vocabulary"},
+      {"evaluate --model " + t + common + " --report /no/such/dir/r.json", 5, "cannot write"},
+      {"evaluate --model " + t + " --task nosuchtask --eval " + sst2("dev") + " --tokenizer " + vocab(), 2, "nosuchtask"},
+      {"--model " + t + " --train " + sst2("train") + common + " --out " + (dir / "o").string() + " --keep_layers 9", 2, "9 layers"},
+      {"--model " + t + " --train " + sst2("train") + common + " --out " + (dir / "o").string() + " --prune_heads 1.0", 2, "prune_heads"},
+      {"--model " + t + " --train " + sst2("train") + common + " --out " + (dir / "o").string() + " --prune_hedas 0.5", 2, "prune_hedas"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.args);
+    CliRun r = compress(c.args);
+    EXPECT_EQ(r.code, c.code) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_NE(r.output.find("compress: error: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir / "o" / "model.pt"));
+}
+
+// ---- the pipeline ----
+
+TEST(CliCompress, StudentIsSmallerFasterAndLoadsInPython) {
+  auto dir = scratch("compress");
+  const std::string out = (dir / "out").string();
+  const std::string args = "--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") +
+                           " --eval " + sst2("dev") + " --tokenizer " + vocab() +
+                           " --limit-train 256 --limit-eval 128 --max_length 32 --keep_layers 2 --epochs 2"
+                           " --learning_rate 1e-3 --prune_heads 0.5 --prune_ffn 0.5 --prune_hidden 0.25"
+                           " --prune_end 0.5 --prune_frequency 2 --latency_samples 16 --out " + out;
+  CliRun r = compress(args);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("relative (teacher = 1.0)"), std::string::npos) << r.output;
+  json j = read_json(dir / "out" / "report.json");
+  // Fewer layers, smaller matrices, smaller file, less time.
+  EXPECT_EQ(j["teacher"]["spec"]["num_layers"], 4);
+  EXPECT_EQ(j["student"]["spec"]["num_layers"], 2);
+  EXPECT_EQ(j["student"]["spec"]["hidden"], 48);
+  for (const auto& layer : j["student"]["layers"]) {
+    EXPECT_LT(layer["ffn"].get<int>(), 128);
+  }
+  int heads = 0;
+  for (const auto& layer : j["student"]["layers"]) heads += layer["heads"].get<int>();
+  EXPECT_EQ(heads, 4);  // half of 2 layers x 4 heads
+  const auto& rel = j["relative"];
+  EXPECT_LT(rel["size"].get<double>(), 0.8);
+  EXPECT_LT(rel["parameters"].get<double>(), 0.8);
+  EXPECT_LT(rel["time"].get<double>(), 1.0);
+  for (const char* key : {"accuracy", "size", "time", "emissions", "energy", "latency_batch_1", "latency_eval_batch"}) {
+    EXPECT_TRUE(rel.contains(key)) << key;
+  }
+  for (const char* key : {"teacher", "student", "relative", "targets", "stages", "compression_run", "config", "seed",
+                          "environment", "task"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_FALSE(j["student"]["measurement"]["energy"]["method"].get<std::string>().empty());
+  EXPECT_GT(j["compression_run"]["co2_grams"].get<double>(), 0);
+  EXPECT_LE(j["stages"]["shrink"]["max_abs_logit_difference_vs_masked"].get<double>(), 1e-4);
+  // Loads and runs in Python with torch.jit.load, same inputs and output structure.
+  std::string py;
+  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+                                  " " + out + "/model.pt --ids 101,2023,3185,2003,2307,102 --ids 101,2919,102",
+                              &py),
+            0)
+      << py;
+  json pj = json::parse(py);
+  EXPECT_EQ(pj["logits"].size(), 2u);
+  EXPECT_EQ(pj["logits"][0].size(), 2u);
+  // And it can be inspected and re-imported by lwm itself.
+  CliRun again = compress("inspect " + out + "/model.pt");
+  EXPECT_EQ(again.code, 0) << again.output;
+
+  // An earlier result is not overwritten without --overwrite; the teacher is untouched.
+  CliRun refused = compress(args);
+  EXPECT_EQ(refused.code, 5) << refused.output;
+  EXPECT_NE(refused.output.find("--overwrite"), std::string::npos);
+
+  // A target that cannot be met: exit 7, and the report says which.
+  CliRun missed = compress(args + " --overwrite --max_relative_size 0.01");
+  EXPECT_EQ(missed.code, 7) << missed.output;
+  json m = read_json(dir / "out" / "report.json");
+  EXPECT_FALSE(m["targets"]["met"].get<bool>());
+}
+
+TEST(CliCompress, SameSeedSameStudent) {
+  auto dir = scratch("determinism");
+  std::vector<double> acc;
+  for (const char* run : {"a", "b"}) {
+    const std::string out = (dir / run).string();
+    CliRun r = compress("--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
+                     sst2("dev") + " --tokenizer " + vocab() +
+                     " --limit-train 128 --limit-eval 64 --max_length 32 --keep_layers 2 --epochs 1 --seed 7"
+                     " --prune_ffn 0.5 --prune_end 0.5 --latency_samples 4 --out " + out);
+    ASSERT_EQ(r.code, 0) << r.output;
+    acc.push_back(read_json(fs::path(out) / "report.json")["stages"]["distillation"]["epochs"][0]["train_loss"].get<double>());
+  }
+  EXPECT_EQ(acc[0], acc[1]);
+}
+
+TEST(CliCompress, Int8StudentIsSmallerAndLoadsInPython) {
+  auto dir = scratch("int8");
+  const std::string out = (dir / "out").string();
+  CliRun r = compress("--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
+                   sst2("dev") + " --tokenizer " + vocab() +
+                   " --limit-train 128 --limit-eval 128 --max_length 32 --keep_layers 2 --epochs 1 --int8 true"
+                   " --latency_samples 8 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  json j = read_json(dir / "out" / "report.json");
+  EXPECT_TRUE(j["student"]["int8"].get<bool>());
+  EXPECT_LT(j["relative"]["size"].get<double>(), 1.0);
+  std::string py;
+  EXPECT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+                                  " " + out + "/model.pt --ids 101,2023,3185,2003,2307,102",
+                              &py),
+            0)
+      << py;
+}
+
+}  // namespace
+}  // namespace lwm
