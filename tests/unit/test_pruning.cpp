@@ -420,15 +420,31 @@ TEST_P(Shrink, ShrunkModelComputesWhatTheMaskedModelDid) {
   Outputs out = run(shrunk, small.spec, in);
   // Logits well above 1 (100x classifier), so 1e-5 is a tight check; padding positions included.
   EXPECT_GT(masked.logits.abs().max().item<double>(), 1.0);
-  EXPECT_LE((masked.logits - out.logits).abs().max().item<double>(), 1e-5);
+  const double logit_diff = (masked.logits - out.logits).abs().max().item<double>();
+  EXPECT_LE(logit_diff, 1e-5);
   const auto kept_dims = masks.hidden.nonzero().squeeze(1);
   const auto pruned_dims = masks.hidden.logical_not().nonzero().squeeze(1);
   ASSERT_EQ(masked.hidden.size(), out.hidden.size());
+  double hidden_diff = 0;
   for (size_t i = 0; i < out.hidden.size(); ++i) {
-    EXPECT_LE((masked.hidden[i].index_select(2, kept_dims) - out.hidden[i]).abs().max().item<double>(), 1e-5)
-        << "hidden state " << i;
-    if (pruned_dims.numel() > 0)
+    const double diff =
+        (masked.hidden[i].index_select(2, kept_dims) - out.hidden[i]).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-5) << "hidden state " << i;
+    hidden_diff = std::max(hidden_diff, diff);
+    if (pruned_dims.numel() > 0) {
       EXPECT_EQ(masked.hidden[i].index_select(2, pruned_dims).abs().max().item<double>(), 0.0);
+    }
+  }
+  RecordProperty("max_logit_diff", std::to_string(logit_diff));
+  RecordProperty("max_hidden_diff", std::to_string(hidden_diff));
+  if (c.targets.hidden > 0) {
+    // The masked LayerNorm is what makes this exact: with plain LayerNorm statistics (all-ones mask)
+    // over the zeroed dims, the masked model no longer matches the shrunk one.
+    for (const auto& b : p.module.named_buffers(true)) b.value.fill_(1.0);
+    Outputs plain_norm = run(p.module, spec, in);
+    EXPECT_GT(
+        (plain_norm.hidden.back().index_select(2, kept_dims) - out.hidden.back()).abs().max().item<double>(),
+        1e-2);
   }
 
   // Smaller, by exactly the pruned units.

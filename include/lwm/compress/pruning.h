@@ -3,7 +3,7 @@
 // neurons and hidden (residual-stream) dimensions, on a gradual cubic schedule, kept
 // at exactly zero by masks, then physically removed by shrink(). See docs/pruning.md.
 //
-// Use from a training loop (the module built with BuildOptions{.hidden_mask = true} when
+// Use from a training loop (the module built with BuildOptions{/*hidden_mask=*/true} when
 // targets.hidden > 0):
 //
 //   StructuredPruner pruner(spec, module, targets, schedule);

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The pipeline benchmark: a 12-layer, hidden-256 BERT teacher fine-tuned on SST-2 here, then every preset
+# in configs/ run on it, written as the reference study's table (%accuracy, %size, %time, %emissions;
+# teacher = 1.0) to bench/results/compress_presets.md (+ one report.json per preset in bench/results/presets/).
+#
+# Usage: bench/compress_presets.sh [--limit-train N] [--teacher-epochs N] [--epochs N] [--presets "a b ..."]
+#
+#   --limit-train N     train the teacher and the students on the first N SST-2 sentences (default 0: all 67,349)
+#   --teacher-epochs N  teacher fine-tuning epochs (default 3)
+#   --epochs N          distillation epochs, overriding the presets (default: the presets' own)
+#   --presets LIST      presets to run (default: all six)
+#
+# Environment: LWM_DATA (default <repo>/../shared/data), LWM_COMPRESS (default <repo>/build/compress),
+#              LWM_PYTHON (default /usr/bin/python3). Work files go to bench/work/ (gitignored).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+LIMIT=0
+TEACHER_EPOCHS=3
+EPOCHS=""
+PRESETS="2of3-layers 2of3-layers-int8 1of3-layers 1of3-layers-int8 1of3-layers-pruned 1of3-layers-pruned-int8"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --limit-train) LIMIT="$2"; shift 2 ;;
+    --teacher-epochs) TEACHER_EPOCHS="$2"; shift 2 ;;
+    --epochs) EPOCHS="$2"; shift 2 ;;
+    --presets) PRESETS="$2"; shift 2 ;;
+    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compress_presets.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+
+DATA="${LWM_DATA:-../shared/data}"
+COMPRESS="${LWM_COMPRESS:-build/compress}"
+PYTHON="${LWM_PYTHON:-/usr/bin/python3}"
+TRAIN="$DATA/glue/SST-2/train.tsv"
+DEV="$DATA/glue/SST-2/dev.tsv"
+VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"
+WORK="bench/work/presets"
+RESULTS="bench/results/presets"
+mkdir -p "$WORK" "$RESULTS"
+limit_args=()
+[[ "$LIMIT" -gt 0 ]] && limit_args=(--limit-train "$LIMIT")
+
+log() { printf '\n==> %s\n' "$*"; }
+run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
+
+if [[ ! -s "$WORK/teacher.pt" ]]; then
+  log "Teacher: export a 12-layer, hidden-256 BERT and fine-tune it on SST-2"
+  run "$PYTHON" tools/export_reference.py --family bert --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
+    --vocab 30522 --max-positions 128 --labels 2 --seed 0 --mode trace --out "$WORK/init.pt"
+  run "$COMPRESS" finetune --quiet --model "$WORK/init.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
+    --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr 2e-4 --max-length 64 \
+    --out "$WORK/teacher.pt" --metrics-out "$WORK/teacher-metrics.json"
+fi
+
+for preset in $PRESETS; do
+  log "Preset $preset"
+  extra=(--max_length 64)
+  [[ -n "$EPOCHS" ]] && extra+=(--epochs "$EPOCHS")
+  run "$COMPRESS" --quiet --model "$WORK/teacher.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
+    --tokenizer "$VOCAB" "${limit_args[@]}" --config "configs/$preset.json" "${extra[@]}" \
+    --overwrite --out "$WORK/$preset" || [[ $? -eq 7 ]]
+  cp "$WORK/$preset/report.json" "$RESULTS/$preset.json"
+done
+
+log "Table"
+"$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" $PRESETS <<'PY' | tee bench/results/compress_presets.md
+import json, os, platform, subprocess, sys, datetime
+results, limit, teacher_epochs, epochs, presets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+print(f"# Compression presets on SST-2 ({datetime.date.today()}, lwm {rev})\n")
+print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: 12-layer hidden-256 BERT trained here "
+      f"({teacher_epochs} epochs, train limit {limit or 'none'}); distillation epochs: {epochs}; max length 64.")
+print("Command: `bench/compress_presets.sh " + (f"--limit-train {limit} " if limit != "0" else "") +
+      f"--teacher-epochs {teacher_epochs}" + (f" --epochs {epochs}" if epochs != "preset" else "") + "`\n")
+print("| model | layers | teacher acc | student acc | %accuracy | %size | %time | %emissions | energy method |")
+print("|---|---|---|---|---|---|---|---|---|")
+for p in presets:
+    r = json.load(open(os.path.join(results, p + ".json")))
+    rel, t, s = r["relative"], r["teacher"]["measurement"], r["student"]["measurement"]
+    m = rel["metric"]
+    print(f"| {p} | {r['student']['spec']['num_layers']} | {t['metrics'][m]:.4f} | {s['metrics'][m]:.4f} | "
+          f"{rel['accuracy']*100:.1f}% | {rel['size']*100:.1f}% | {rel['time']*100:.1f}% | "
+          f"{rel['emissions']*100:.1f}% | {s['energy']['method']} |")
+print("\nReference (BERT-base on an A40, GPU): 8 layers 99.7% / 74.2% / 86.9%; 4 layers 91.9% / 48.2% / 61.4%; "
+      "4 layers + matrix pruning 85.6% / 21.5% / 26.9%.")
+PY
