@@ -141,6 +141,7 @@ void StructuredPruner::step(int64_t global_step) {
 void StructuredPruner::prune_to(const PruneTargets& sparsity) {
   torch::NoGradGuard no_grad;
   // Every kind is ranked on the same weights: masks change here, weights only in apply() below.
+  bool changed = false;
   for (UnitKind k : kKinds) {
     const KindCounts c = counts(groups_, masks_, k);
     const int64_t target = target_count(c, of_kind(sparsity, k));
@@ -151,12 +152,12 @@ void StructuredPruner::prune_to(const PruneTargets& sparsity) {
       scores.push_back(unit_importance(g, live_));
       keep.push_back(masks_.of(g));
     }
-    prune_lowest(scores, keep, target, kMinKept);
+    if (prune_lowest(scores, keep, target, kMinKept) > c.pruned) changed = true;
     if (k == UnitKind::Hidden) {
       for (auto& b : mask_buffers_) b.copy_(masks_.hidden.to(b.device(), b.scalar_type()));
     }
   }
-  ++updates_;
+  if (changed) ++updates_;
   apply();
 }
 

@@ -524,6 +524,10 @@ TEST(Prune, SummaryReportsTargetsSparsityAndKeptUnits) {
   EXPECT_EQ(s["last_update_step"].get<int64_t>(), 3);
   EXPECT_GE(s["mask_updates"].get<int64_t>(), 1);
   EXPECT_EQ(s["schedule"]["end_step"].get<int64_t>(), 3);
+  // Re-applying the masks (after restoring weights) is not a mask update and prunes nothing more.
+  p.pruner->prune_to(p.pruner->current_sparsity());
+  EXPECT_EQ(p.pruner->summary()["mask_updates"], s["mask_updates"]);
+  EXPECT_EQ(p.pruner->summary()["heads_per_layer"], s["heads_per_layer"]);
 }
 
 }  // namespace

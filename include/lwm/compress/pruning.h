@@ -136,6 +136,7 @@ class StructuredPruner {
   void step(int64_t global_step);
 
   // Prunes, now, up to the given sparsity per type (monotone; used by step()) and re-zeroes.
+  // prune_to(current_sparsity()) only re-zeroes: e.g. after restoring saved weights.
   void prune_to(const PruneTargets& sparsity);
 
   PruneTargets current_sparsity() const;
