@@ -58,7 +58,11 @@ nlohmann::json compress_report(const ReportInputs& in) {
   const double run_co2 = co2_grams(in.run_energy.joules, cfg.carbon_intensity);
   return {
       {"command", "compress"},
-      {"teacher", {{"path", in.args.model.string()}, {"spec", in.teacher_spec.to_json()}, {"measurement", in.teacher.to_json()}}},
+      {"teacher",
+       {{"path", in.args.model.string()},
+        {"spec", in.teacher_spec.to_json()},
+        {"timed_as", "lwm's native rebuild of the teacher (verified faithful), the implementation the student runs"},
+        {"measurement", in.teacher.to_json()}}},
       {"student",
        {{"path", (in.args.out / "model.pt").string()},
         {"spec", in.student_spec.to_json()},
