@@ -2,6 +2,7 @@
 
 #include "lwm/common/error.h"
 #include "lwm/model/graph_facts.h"
+#include "lwm/model/runner.h"
 #include "lwm/train/trainer.h"
 
 namespace lwm {
@@ -48,12 +49,8 @@ Distiller::Distiller(torch::jit::Module teacher, torch::jit::Module student, con
 }
 
 std::vector<c10::IValue> Distiller::inputs(const torch::jit::Module& m, const Batch& batch) const {
-  const auto& args = &m == &teacher_ ? teacher_args_ : student_args_;
-  std::vector<c10::IValue> in;
-  for (const auto& a : args) {
-    in.emplace_back(a == "input_ids" ? batch.input_ids : a == "attention_mask" ? batch.attention_mask : batch.token_type_ids);
-  }
-  return in;
+  return forward_inputs(&m == &teacher_ ? teacher_args_ : student_args_, batch.input_ids, batch.attention_mask,
+                        batch.token_type_ids);
 }
 
 void Distiller::prepare(const EncodedDataset& train, int batch_size, int64_t pad_id) {

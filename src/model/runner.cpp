@@ -8,10 +8,10 @@ namespace lwm {
 
 ModelRunner::ModelRunner(torch::jit::Module module) : module_(std::move(module)), args_(forward_arg_names(module_)) {}
 
-torch::Tensor ModelRunner::logits(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                  const torch::Tensor& token_type_ids) {
+std::vector<c10::IValue> forward_inputs(const std::vector<std::string>& args, const torch::Tensor& input_ids,
+                                        const torch::Tensor& attention_mask, const torch::Tensor& token_type_ids) {
   std::vector<c10::IValue> inputs;
-  for (const auto& arg : args_) {
+  for (const auto& arg : args) {
     if (arg == "input_ids") {
       inputs.emplace_back(input_ids);
     } else if (arg == "attention_mask") {
@@ -22,6 +22,12 @@ torch::Tensor ModelRunner::logits(const torch::Tensor& input_ids, const torch::T
       throw ModelError("forward() takes an input named '" + arg + "' that lwm cannot provide");
     }
   }
+  return inputs;
+}
+
+torch::Tensor ModelRunner::logits(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                  const torch::Tensor& token_type_ids) {
+  auto inputs = forward_inputs(args_, input_ids, attention_mask, token_type_ids);
   c10::IValue out = module_.forward(inputs);
   if (out.isTuple()) out = out.toTupleRef().elements().at(0);
   if (!out.isTensor()) throw ModelError("forward() did not return logits (a tensor or a tuple starting with one)");

@@ -10,6 +10,11 @@ namespace lwm {
 
 struct Batch;
 
+// The inputs of a forward method whose arguments are named `args` (input_ids, attention_mask,
+// token_type_ids, in any order); ModelError for any other name.
+std::vector<c10::IValue> forward_inputs(const std::vector<std::string>& args, const torch::Tensor& input_ids,
+                                        const torch::Tensor& attention_mask, const torch::Tensor& token_type_ids);
+
 class ModelRunner {
  public:
   explicit ModelRunner(torch::jit::Module module);
