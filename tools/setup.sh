@@ -39,6 +39,7 @@ log() { printf '\n==> %s\n' "$*"; }
 PACKAGES=(
   cmake ninja-build g++
   libtorch-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libicu-dev libpcre2-dev
+  libsentencepiece-dev sentencepiece
   libopenblas0-openmp
   python3-torch python3-numpy
 )

@@ -1,0 +1,88 @@
+#pragma once
+// T5's SentencePiece tokenizer with the semantics of Hugging Face `T5Tokenizer` (the Python one, legacy
+// mode, which t5-* checkpoints use), on Debian's libsentencepiece:
+//   text -> the model's own normalisation and segmentation (SentencePieceProcessor::EncodeAsIds, what
+//   `spm_encode --output_format=id` prints); characters the model lacks -> <unk>.
+//   Template: A </s> (single text), A </s> B </s> (pair); every type id is 0 (T5 has no segment
+//   embeddings). `</s>` is not appended again when the (truncated) sequence already ends with it.
+//   Special tokens written verbatim in the text (</s>, <pad>, <unk>, and <extra_id_N> for N < extra_ids)
+//   are kept whole, as HF does; the text between them is encoded piece by piece, whitespace next to a
+//   special token dropped.
+//   Sentinels: HF appends `extra_ids` tokens after the model's pieces, <extra_id_0> being the LAST id
+//   (id = pieces + extra_ids - 1 - N), so vocab_size() = pieces + extra_ids. HF's default is 100 (the
+//   released t5-* vocabularies: 32000 pieces + 100 = 32100); models trained here with
+//   tools/train_sentencepiece.sh use 0 unless a pipeline asks for sentinels.
+// The tokenizer encodes exactly the text it is given: T5's task prefixes ("sst2 sentence: ...",
+// "mnli hypothesis: ... premise: ...") are the caller's business.
+// The model must define <pad>, </s> and <unk> (T5: ids 0, 1, 2); it may have no <s> (T5 has none).
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lwm/data/tokenizer.h"
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace lwm {
+
+struct SentencePieceOptions {
+  int extra_ids = 0;  // T5 sentinels <extra_id_0..N-1> after the pieces (HF T5Tokenizer default: 100)
+};
+
+class SentencePieceTokenizer : public Tokenizer {
+ public:
+  // Loads a serialized SentencePiece model (spiece.model). DataError, one line naming the file, when it
+  // is missing, unreadable, not a SentencePiece model, or lacks <pad>/</s>/<unk>; UsageError for a
+  // negative extra_ids. Converts to std::unique_ptr<Tokenizer> where load_tokenizer needs one.
+  static std::unique_ptr<SentencePieceTokenizer> from_model_file(const std::filesystem::path& path,
+                                                                 SentencePieceOptions options = {});
+  ~SentencePieceTokenizer() override;
+  SentencePieceTokenizer(const SentencePieceTokenizer&) = delete;
+  SentencePieceTokenizer& operator=(const SentencePieceTokenizer&) = delete;
+
+  // A </s> or A </s> B </s> (an empty `b` means a single text), type ids 0. max_length <= 0: no
+  // truncation. Otherwise the </s> tokens count towards max_length and the texts are cut as HF's
+  // "longest_first" does: while too long, drop the last token of the longer text (of B on a tie).
+  // UsageError if max_length leaves no room for the </s> tokens.
+  Encoding encode(const std::string& a, const std::string& b, int max_length) const override;
+  int64_t vocab_size() const override { return piece_count_ + extra_ids_; }
+  int64_t pad_id() const override { return pad_id_; }
+  std::string kind() const override { return "sentencepiece"; }
+
+  // A decoder target (label) as T5 trains on it: the text's ids + </s>, e.g. "positive" -> [.., 1].
+  // max_length > 0 truncates the text so that ids + </s> fit (UsageError when max_length < 1).
+  std::vector<int64_t> encode_target(const std::string& text, int max_length = 0) const;
+
+  // The text's ids without any template (special tokens in the text kept whole, as in encode).
+  std::vector<int64_t> token_ids(const std::string& text) const;
+  // The same as piece strings ("▁positive"); sentinels as "<extra_id_N>".
+  std::vector<std::string> tokenize(const std::string& text) const;
+
+  int64_t token_to_id(std::string_view token) const;  // a piece or <extra_id_N>; -1 when absent
+  std::string id_to_token(int64_t id) const;          // std::out_of_range for a bad id
+  int64_t eos_id() const { return eos_id_; }
+  int64_t unk_id() const { return unk_id_; }
+  int64_t piece_count() const { return piece_count_; }  // the model's pieces, without sentinels
+  int extra_ids() const { return extra_ids_; }
+  int64_t sentinel_id(int n) const;  // <extra_id_n>; std::out_of_range unless 0 <= n < extra_ids
+
+ private:
+  SentencePieceTokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> sp, int extra_ids,
+                         const std::filesystem::path& path);
+  // Special token spelled at text[pos] (its id and length), or id -1.
+  std::pair<int64_t, size_t> special_at(std::string_view text, size_t pos) const;
+  void encode_plain(std::string_view text, std::vector<int64_t>& out) const;
+
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  int extra_ids_ = 0;
+  int64_t piece_count_ = 0;
+  int64_t pad_id_ = -1, eos_id_ = -1, unk_id_ = -1;
+  std::string pad_piece_, eos_piece_, unk_piece_;
+};
+
+}  // namespace lwm

@@ -1,0 +1,216 @@
+// T5 SentencePiece tokenizer on the model committed in tests/data/tokenizer/t5 (8000 unigram pieces trained
+// on SST-2 train by tools/train_sentencepiece.sh; see the README there). Every expected id list below was
+// printed by Debian's `spm_encode --model=tests/data/tokenizer/t5/spiece.model --output_format=id` (pieces
+// from --output_format=piece in the comments) and hard-coded; the tokenizer appends </s> (id 1) itself.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "lwm/common/error.h"
+#include "lwm/data/sentencepiece_tokenizer.h"
+#include "test_support.h"
+
+namespace lwm {
+namespace {
+
+namespace fs = std::filesystem;
+using Ids = std::vector<int64_t>;
+
+constexpr int64_t PAD = 0, EOS = 1, UNK = 2;
+
+fs::path model_path() { return test::source_dir() / "tests" / "data" / "tokenizer" / "t5" / "spiece.model"; }
+
+const SentencePieceTokenizer& t5() {
+  static auto tok = SentencePieceTokenizer::from_model_file(model_path());
+  return *tok;
+}
+
+Ids with_eos(Ids ids) {
+  ids.push_back(EOS);
+  return ids;
+}
+
+struct Vector {
+  std::string text;
+  Ids ids;  // spm_encode's output, without </s>
+};
+
+const std::vector<Vector>& vectors() {
+  static const std::vector<Vector> v = {
+      // ▁hide ▁new ▁secret ion s ▁from ▁the ▁parent al ▁unit s
+      {"hide new secretions from the parental units", {3078, 111, 2097, 516, 4, 48, 3, 2702, 116, 3820, 4}},
+      // ▁s st 2 ▁sentence : ▁ I t ' s ▁a ▁ G R E A T ▁film , ▁is n ' t ▁it ?  (upper case: single letters)
+      {"sst2 sentence: It's a GREAT film, isn't it?",
+       {195,  331,  2558, 4987, 7996, 21,   7974, 25,  35, 4,  6,  21,  7976,
+        7965, 7978, 7982, 7963, 22,   7231, 13,   124, 35, 25, 16, 7994}},
+      // ▁h é ll o ▁ ✓ ▁ 日本  (✓ and 日本 are not in the model: <unk>, one per run of unknown characters)
+      {"héllo ✓ 日本", {473, 2183, 199, 141, 21, UNK, 21, UNK}},
+      // ▁extra ▁space s  (the model's normaliser drops extra whitespace)
+      {"  extra   spaces  ", {2566, 1449, 4}},
+      // ▁the ▁movie
+      {"the movie", {3, 26}},
+      // ▁is ▁terrible ▁and ▁boring
+      {"is terrible and boring", {13, 1097, 7, 492}},
+      // ▁ < extra _ id _0 > ▁the  (no sentinels with extra_ids 0: ordinary text)
+      {"<extra_id_0> the", {21, 7985, 7887, 108, 7948, 708, 7948, 3981, 7984, 3}},
+      {"", {}},
+  };
+  return v;
+}
+
+TEST(SentencePieceTokenizer, ModelBasics) {
+  const auto& t = t5();
+  EXPECT_EQ(t.kind(), "sentencepiece");
+  EXPECT_EQ(t.vocab_size(), 8000);
+  EXPECT_EQ(t.piece_count(), 8000);
+  EXPECT_EQ(t.extra_ids(), 0);
+  EXPECT_EQ(t.pad_id(), PAD);
+  EXPECT_EQ(t.eos_id(), EOS);
+  EXPECT_EQ(t.unk_id(), UNK);
+  EXPECT_EQ(t.id_to_token(PAD), "<pad>");
+  EXPECT_EQ(t.id_to_token(EOS), "</s>");
+  EXPECT_EQ(t.id_to_token(UNK), "<unk>");
+  EXPECT_EQ(t.token_to_id("</s>"), EOS);
+  EXPECT_EQ(t.token_to_id("<unk>"), UNK);
+  EXPECT_EQ(t.token_to_id("▁positive"), 1740);
+  EXPECT_EQ(t.token_to_id("no-such-piece"), -1);
+  EXPECT_EQ(t.token_to_id("<extra_id_0>"), -1);
+  EXPECT_THROW(t.id_to_token(8000), std::out_of_range);
+  EXPECT_THROW(t.id_to_token(-1), std::out_of_range);
+  EXPECT_THROW(t.sentinel_id(0), std::out_of_range);
+  // Through the base interface, as load_tokenizer will hand it out.
+  std::unique_ptr<Tokenizer> base = SentencePieceTokenizer::from_model_file(model_path());
+  EXPECT_EQ(base->kind(), "sentencepiece");
+  EXPECT_EQ(base->encode("the movie", "", 0).ids, (Ids{3, 26, EOS}));
+}
+
+TEST(SentencePieceTokenizer, IdsMatchSpmEncodePlusEos) {
+  for (const auto& v : vectors()) {
+    EXPECT_EQ(t5().token_ids(v.text), v.ids) << v.text;
+    const Encoding e = t5().encode(v.text, "", 0);
+    EXPECT_EQ(e.ids, with_eos(v.ids)) << v.text;
+    EXPECT_EQ(e.type_ids, Ids(e.ids.size(), 0)) << v.text;
+  }
+  EXPECT_EQ(t5().tokenize("the movie"), (std::vector<std::string>{"▁the", "▁movie"}));
+}
+
+TEST(SentencePieceTokenizer, PairsAreAEosBEosWithTypeIdsZero) {
+  const Encoding e = t5().encode("the movie", "is terrible and boring", 0);
+  EXPECT_EQ(e.ids, (Ids{3, 26, EOS, 13, 1097, 7, 492, EOS}));
+  EXPECT_EQ(e.type_ids, Ids(8, 0));
+  // An empty first text still gets its </s>.
+  EXPECT_EQ(t5().encode("", "the movie", 0).ids, (Ids{EOS, 3, 26, EOS}));
+}
+
+TEST(SentencePieceTokenizer, TruncationCountsTheEosTokens) {
+  const std::string text = "hide new secretions from the parental units";  // 11 pieces
+  EXPECT_EQ(t5().encode(text, "", 5).ids, (Ids{3078, 111, 2097, 516, EOS}));
+  EXPECT_EQ(t5().encode(text, "", 12).ids.size(), 12u);
+  EXPECT_EQ(t5().encode(text, "", 100).ids.size(), 12u);
+  EXPECT_EQ(t5().encode(text, "", 1).ids, (Ids{EOS}));
+  EXPECT_EQ(t5().encode(text, "", 0).ids.size(), 12u);  // <= 0: no truncation
+  EXPECT_EQ(t5().encode(text, "", -1).ids.size(), 12u);
+
+  // Pairs, longest-first: A = the movie (2), B = is terrible and boring (4).
+  const std::string a = "the movie", b = "is terrible and boring";
+  EXPECT_EQ(t5().encode(a, b, 8).ids, (Ids{3, 26, EOS, 13, 1097, 7, 492, EOS}));  // fits
+  EXPECT_EQ(t5().encode(a, b, 6).ids, (Ids{3, 26, EOS, 13, 1097, EOS}));          // B cut to A's length
+  EXPECT_EQ(t5().encode(a, b, 5).ids, (Ids{3, 26, EOS, 13, EOS}));                // tie: B loses first
+  EXPECT_EQ(t5().encode(b, a, 5).ids, (Ids{13, 1097, EOS, 3, EOS}));
+  EXPECT_EQ(t5().encode(a, b, 2).ids, (Ids{EOS, EOS}));
+  EXPECT_EQ(t5().encode(a, b, 6).type_ids, Ids(6, 0));
+  EXPECT_THROW(t5().encode(a, b, 1), UsageError);
+}
+
+TEST(SentencePieceTokenizer, SpecialTokensInTheTextAreKeptWhole) {
+  // "the movie </s>": spm_encode would spell "</s>" out (▁ < / s >); HF's T5Tokenizer keeps it whole and
+  // then does not append a second one.
+  EXPECT_EQ(t5().token_ids("the movie </s>"), (Ids{3, 26, EOS}));
+  EXPECT_EQ(t5().encode("the movie </s>", "", 0).ids, (Ids{3, 26, EOS}));
+  EXPECT_EQ(t5().token_ids("the<pad>movie<unk>"), (Ids{3, PAD, 26, UNK}));
+  EXPECT_EQ(t5().token_ids("  the  </s>  movie  "), (Ids{3, EOS, 26}));
+}
+
+TEST(SentencePieceTokenizer, ExtraIdsAreSentinelsAfterThePieces) {
+  auto t = SentencePieceTokenizer::from_model_file(model_path(), SentencePieceOptions{100});
+  EXPECT_EQ(t->vocab_size(), 8100);
+  EXPECT_EQ(t->piece_count(), 8000);
+  EXPECT_EQ(t->sentinel_id(0), 8099);  // HF: <extra_id_0> is the last id
+  EXPECT_EQ(t->sentinel_id(99), 8000);
+  EXPECT_EQ(t->token_to_id("<extra_id_0>"), 8099);
+  EXPECT_EQ(t->token_to_id("<extra_id_100>"), -1);
+  EXPECT_EQ(t->id_to_token(8099), "<extra_id_0>");
+  EXPECT_EQ(t->id_to_token(8000), "<extra_id_99>");
+  EXPECT_THROW(t->id_to_token(8100), std::out_of_range);
+  EXPECT_EQ(t->token_ids("<extra_id_0> the"), (Ids{8099, 3}));
+  EXPECT_EQ(t->encode("the <extra_id_1> movie", "", 0).ids, (Ids{3, 8098, 26, EOS}));
+  // Not sentinels: out of range or not spelled as HF spells them; encoded as plain text.
+  EXPECT_EQ(t->token_ids("<extra_id_100>"), t5().token_ids("<extra_id_100>"));
+  EXPECT_EQ(t->token_ids("<extra_id_01>"), t5().token_ids("<extra_id_01>"));
+  EXPECT_EQ(t->pad_id(), PAD);
+  EXPECT_THROW(SentencePieceTokenizer::from_model_file(model_path(), SentencePieceOptions{-1}), UsageError);
+}
+
+TEST(SentencePieceTokenizer, LabelWordsEncodeWithoutUnk) {
+  // spm_encode: each of these five is a single piece (▁positive ...).
+  EXPECT_EQ(t5().encode_target("positive"), (Ids{1740, EOS}));
+  EXPECT_EQ(t5().encode_target("negative"), (Ids{3502, EOS}));
+  EXPECT_EQ(t5().encode_target("acceptable"), (Ids{4088, EOS}));
+  EXPECT_EQ(t5().encode_target("unacceptable"), (Ids{7025, EOS}));
+  EXPECT_EQ(t5().encode_target("equivalent"), (Ids{2578, EOS}));
+  // ▁not _ e qui valent / ▁ en tail m ent / ▁not _ en tail m ent
+  EXPECT_EQ(t5().encode_target("not_equivalent"), (Ids{41, 7948, 58, 2853, 7799, EOS}));
+  EXPECT_EQ(t5().encode_target("entailment"), (Ids{21, 332, 5572, 101, 663, EOS}));
+  EXPECT_EQ(t5().encode_target("not_entailment"), (Ids{41, 7948, 332, 5572, 101, 663, EOS}));
+  EXPECT_EQ(t5().encode_target("not_entailment", 3), (Ids{41, 7948, EOS}));
+  EXPECT_EQ(t5().encode_target(""), (Ids{EOS}));
+  EXPECT_EQ(t5().encode_target("not_entailment", 0).size(), 7u);
+}
+
+// A DataError whose one-line message names the file and contains `fragment`.
+void expect_load_error(const fs::path& path, const std::string& fragment) {
+  try {
+    SentencePieceTokenizer::from_model_file(path);
+    ADD_FAILURE() << "no DataError for " << path;
+  } catch (const DataError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+}
+
+TEST(SentencePieceTokenizer, MissingOrCorruptModelsAreDataErrors) {
+  const fs::path dir = fs::path(LWM_BINARY_DIR) / "tests" / "sentencepiece";
+  fs::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    const fs::path p = dir / name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  };
+  std::string model;
+  {
+    std::ifstream in(model_path(), std::ios::binary);
+    model.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  ASSERT_GT(model.size(), 1000u);
+
+  expect_load_error(dir / "nope.model", "no such file");
+  expect_load_error(dir, "is a directory");
+  expect_load_error(write("empty.model", ""), "empty file");
+  expect_load_error(write("text.model", "[PAD]\n[UNK]\nhello\nworld\n"), "not a valid SentencePiece model");
+  expect_load_error(write("truncated.model", model.substr(0, model.size() / 2)),
+                    "not a valid SentencePiece model");
+  expect_load_error(write("binary.model", std::string("\x08\x96\x01\xff\xfe\x00\x13", 7)),
+                    "not a valid SentencePiece model");
+  expect_load_error(write("no_pieces.model", "\x50\x01"),
+                    "not a valid SentencePiece model");  // parses, empty
+  // spm_train's default ids (unk 0, bos 1, eos 2, no pad); see tests/data/tokenizer/t5/README.md.
+  expect_load_error(model_path().parent_path() / "no_pad.model", "has no <pad> piece");
+}
+
+}  // namespace
+}  // namespace lwm
