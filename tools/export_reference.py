@@ -1,26 +1,49 @@
 #!/usr/bin/python3
-"""Export a randomly initialised Hugging Face-style sequence classifier to TorchScript.
+"""Export a randomly initialised Hugging Face-style model to TorchScript.
 
 Usage (Debian's PyTorch 1.13; the python3 first on PATH may have no torch):
 
-    /usr/bin/python3 tools/export_reference.py --family {bert,roberta,distilbert} \
+    /usr/bin/python3 tools/export_reference.py --family {bert,roberta,distilbert,gpt2,opt} \
         --layers 2 --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 \
-        --labels 2 --seed 0 --mode {trace,script} [--token-types] [--no-perturb-norms] \
-        [--no-perturb-biases] [--check] --out FILE.pt
+        --labels 2 --seed 0 --mode {trace,script} [--pad-id N] [--token-types] [--head {cls,lm}] \
+        [--word-embed-proj-dim N] [--post-ln] \
+        [--no-perturb-norms] [--no-perturb-biases] [--check] --out FILE.pt
 
 The model classes live in tools/reference_models.py and reproduce HF transformers' module tree,
-parameter names and forward, so the file looks like ``torch.jit.trace(HFModel(torchscript=True))``:
-forward(input_ids, attention_mask[, token_type_ids]) -> (logits,), exported in eval() mode.
+parameter names and forward, so the file looks like ``torch.jit.trace(HFModel(torchscript=True))``,
+exported in eval() mode:
+
+  bert, roberta, distilbert  *ForSequenceClassification: forward(input_ids, attention_mask[, token_type_ids])
+                             -> (logits [B, labels],)
+  gpt2   GPT2ForSequenceClassification: forward(input_ids, attention_mask) -> (logits [B, labels],), the
+         logits of each row's last token that is not --pad-id; with --head lm GPT2LMHeadModel (lm_head tied
+         to wte): forward(input_ids, attention_mask) -> (logits [B, T, vocab],)
+  opt    OPTForSequenceClassification: forward(input_ids, attention_mask) -> (logits [B, labels],), same
+         last-token rule
 
   --mode trace    torch.jit.trace on a padded batch of 2 (lengths 8 and 5); shapes stay dynamic.
-  --mode script   torch.jit.script (control flow and dropout kept as code).
+  --mode script   torch.jit.script (control flow and dropout kept as code). Every family scripts.
+  --intermediate  the FFN width: BERT intermediate_size, GPT-2 n_inner, OPT ffn_dim.
+  --max-positions longest input; RoBERTa's and OPT's position tables get 2 more rows (HF: 514 for 512,
+                  2050 for 2048).
+  --pad-id        the pad token id (config.pad_token_id). Default: the family's HF default for the
+                  vocabulary given: bert/distilbert 0, roberta 1, gpt2 vocab-1 (<|endoftext|>,
+                  50256 for 50257), opt 1 with OPT's own 50272-token vocabulary and vocab-1 otherwise
+                  (GPT-2's BPE, whose only special token is <|endoftext|>). GPT-2/OPT classifiers find the
+                  last real token by it.
   --token-types   BERT only: forward also takes token_type_ids.
-  --max-positions longest input; RoBERTa's position table gets 2 more rows (HF: 514 for 512).
-  --check         also print the max |eager - exported| logit difference over random padded batches
-                  of several lengths (and the exported file's parameter count), as JSON on stdout.
+  --head lm       GPT-2 only: GPT2LMHeadModel instead of the classifier.
+  --word-embed-proj-dim N  OPT only: embeddings N wide with project_in / project_out (Linear, no bias)
+                  when N != hidden (as opt-350m).
+  --post-ln       OPT only: do_layer_norm_before=False (post-LN, as opt-350m); HF then has no decoder
+                  final_layer_norm.
+  --check         also print the max |eager - exported| logit difference over random right-padded
+                  batches of several lengths, reloading the file with torch.jit.load, and the file's
+                  parameter count, as JSON on stdout.
 
-Weights follow HF's _init_weights (N(0, 0.02), zero biases, LayerNorm 1/0), then by default LayerNorm
-weights/biases and Linear biases are perturbed, so that a rebuild that ignores them is caught.
+Weights follow HF's _init_weights for the family (N(0, 0.02), zero biases, LayerNorm 1/0; GPT-2's
+scaled c_proj init), then by default LayerNorm weights/biases and Linear/Conv1D biases are perturbed, so that a rebuild that ignores them is caught.
+Random batches never use the pad id or another special id of the family for a real token.
 """
 
 import argparse
@@ -47,7 +70,11 @@ def parse_args(argv=None):
     p.add_argument("--labels", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mode", choices=("trace", "script"), default="trace")
+    p.add_argument("--pad-id", type=int, default=None, help="pad token id (default: the family's HF default)")
     p.add_argument("--token-types", action="store_true", help="BERT: forward(input_ids, attention_mask, token_type_ids)")
+    p.add_argument("--head", choices=("cls", "lm"), default=None, help="GPT-2: cls (default) or lm")
+    p.add_argument("--word-embed-proj-dim", type=int, default=None, help="OPT: word_embed_proj_dim")
+    p.add_argument("--post-ln", action="store_true", help="OPT: do_layer_norm_before=False")
     p.add_argument("--perturb-norms", dest="perturb_norms", action="store_true", default=True)
     p.add_argument("--no-perturb-norms", dest="perturb_norms", action="store_false")
     p.add_argument("--perturb-biases", dest="perturb_biases", action="store_true", default=True)
@@ -57,18 +84,39 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.token_types and args.family != "bert":
         p.error("--token-types is only supported for --family bert")
+    if args.head == "lm" and args.family != "gpt2":
+        p.error("--head lm is only supported for --family gpt2")
+    if args.word_embed_proj_dim is not None and args.family != "opt":
+        p.error("--word-embed-proj-dim is only supported for --family opt")
+    if args.post_ln and args.family != "opt":
+        p.error("--post-ln is only supported for --family opt")
     if args.hidden % args.heads != 0:
         p.error(f"--hidden {args.hidden} must be a multiple of --heads {args.heads}")
+    if args.pad_id is not None and not 0 <= args.pad_id < args.vocab:
+        p.error(f"--pad-id {args.pad_id} must be in [0, --vocab {args.vocab})")
     return args
 
 
-def random_batch(gen: torch.Generator, lengths, vocab: int, pad_id: int, token_types: bool, num_types: int = 2):
-    """A right-padded batch: ids drawn from [pad_id+1, vocab) so no real token is the pad token."""
+def random_tokens(gen: torch.Generator, n: int, vocab: int, pad_id: int, avoid=None) -> torch.Tensor:
+    """n token ids that are never special. Without ``avoid`` (the encoder families, as before): drawn from
+    [pad_id+1, vocab). With ``avoid`` (sorted special ids): uniform over [0, vocab) minus those ids."""
+    if avoid is None:
+        return torch.randint(pad_id + 1, vocab, (n,), generator=gen)
+    ids = torch.randint(0, vocab - len(avoid), (n,), generator=gen)
+    for special in avoid:  # ascending: shift every draw at or above a special id past it
+        ids = ids + (ids >= special).long()
+    return ids
+
+
+def random_batch(gen: torch.Generator, lengths, vocab: int, pad_id: int, token_types: bool, num_types: int = 2,
+                 avoid=None):
+    """A right-padded batch: pad_id after each row's length, attention_mask 1 on the real tokens, which
+    are never the pad token (see random_tokens)."""
     seq = max(lengths)
     input_ids = torch.full((len(lengths), seq), pad_id, dtype=torch.long)
     attention_mask = torch.zeros((len(lengths), seq), dtype=torch.long)
     for i, n in enumerate(lengths):
-        input_ids[i, :n] = torch.randint(pad_id + 1, vocab, (n,), generator=gen)
+        input_ids[i, :n] = random_tokens(gen, n, vocab, pad_id, avoid)
         attention_mask[i, :n] = 1
     inputs = [input_ids, attention_mask]
     if token_types:
@@ -79,6 +127,20 @@ def random_batch(gen: torch.Generator, lengths, vocab: int, pad_id: int, token_t
     return tuple(inputs)
 
 
+class Batches:
+    """Random inputs for one exported model: the family's forward arguments, its pad id and specials."""
+
+    def __init__(self, args, config):
+        self.args = args
+        self.family = args.family
+        self.pad_id = config.pad_token_id
+        # Encoder families keep drawing from [pad+1, vocab) (the files they export are unchanged).
+        self.avoid = rm.special_token_ids(args.family, config) if args.family in rm.DECODER_FAMILIES else None
+
+    def make(self, gen: torch.Generator, lengths):
+        return random_batch(gen, lengths, self.args.vocab, self.pad_id, self.args.token_types, avoid=self.avoid)
+
+
 def export(model: torch.nn.Module, mode: str, example):
     if mode == "trace":
         # DistilBERT's masked_fill(mask, torch.tensor(finfo.min)) is a constant, as it is when tracing HF.
@@ -87,38 +149,46 @@ def export(model: torch.nn.Module, mode: str, example):
     return torch.jit.script(model)
 
 
-def check(model, exported, args, pad_id: int) -> dict:
+def check(model, exported, args, batches: Batches) -> dict:
     """Max |eager - exported| over batches of several shapes, including ones unlike the trace example."""
     gen = torch.Generator().manual_seed(args.seed + 1)
     shapes = [[8, 5], [1], [3, 17, 9, 12], [args.max_positions, 2], [16] * 3]
     worst = 0.0
+    output_shapes = []
     with torch.no_grad():
         for lengths in shapes:
-            batch = random_batch(gen, lengths, args.vocab, pad_id, args.token_types)
-            want = model(*batch)[0]
-            got = exported(*batch)[0]
-            if got.shape != want.shape:
-                raise SystemExit(f"check: shape mismatch for lengths {lengths}: {tuple(got.shape)} vs {tuple(want.shape)}")
-            worst = max(worst, (got - want).abs().max().item())
-    return {"max_abs_diff": worst, "batches": len(shapes)}
+            batch = batches.make(gen, lengths)
+            want = model(*batch)
+            got = exported(*batch)
+            if len(got) != len(want):
+                raise SystemExit(f"check: {len(got)} outputs, eager has {len(want)}")
+            for g, w in zip(got, want):
+                if g.shape != w.shape:
+                    raise SystemExit(
+                        f"check: shape mismatch for lengths {lengths}: {tuple(g.shape)} vs {tuple(w.shape)}"
+                    )
+                worst = max(worst, (g - w).abs().max().item())
+            output_shapes.append([list(w.shape) for w in want])
+    return {"max_abs_diff": worst, "batches": len(shapes), "output_shapes": output_shapes}
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
     config = rm.make_config(
-        args.family, args.layers, args.hidden, args.heads, args.intermediate, args.vocab, args.max_positions, args.labels
+        args.family, args.layers, args.hidden, args.heads, args.intermediate, args.vocab, args.max_positions,
+        args.labels, pad_id=args.pad_id, word_embed_proj_dim=args.word_embed_proj_dim, post_ln=args.post_ln,
     )
-    model = rm.build_model(args.family, config, token_types=args.token_types)
+    model = rm.build_model(args.family, config, token_types=args.token_types, head=args.head)
     if args.perturb_norms:
         rm.perturb_norms(model)
     if args.perturb_biases:
         rm.perturb_biases(model)
     model.eval()
 
-    pad_id = rm.pad_token_id(args.family)
+    batches = Batches(args, config)
     gen = torch.Generator().manual_seed(args.seed)
-    example = random_batch(gen, [8, 5], args.vocab, pad_id, args.token_types)
+    example = batches.make(gen, [8, 5])
     with torch.no_grad():
         exported = export(model, args.mode, example)
     out_dir = os.path.dirname(os.path.abspath(args.out))
@@ -133,10 +203,12 @@ def main(argv=None) -> int:
             "family": args.family,
             "mode": args.mode,
             "out": args.out,
+            "model": type(model).__name__,
             "forward_args": rm.forward_arg_names(model),
+            "pad_id": batches.pad_id,
             "num_params": sum(p.numel() for p in loaded.parameters()),
         }
-        result.update(check(model, loaded, args, pad_id))
+        result.update(check(model, loaded, args, batches))
         print(json.dumps(result))
     return 0
 

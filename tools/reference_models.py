@@ -1,28 +1,41 @@
-"""Reference BERT / RoBERTa / DistilBERT sequence classifiers, written to match Hugging Face transformers.
+"""Reference Hugging Face transformers models: BERT / RoBERTa / DistilBERT / GPT-2 / OPT sequence
+classifiers and the GPT-2 causal LM, written to match HF's modeling_*.py.
 
 The module tree, parameter and buffer names and forward semantics follow HF's modeling_bert.py,
-modeling_roberta.py and modeling_distilbert.py (transformers 4.2x, eager attention, absolute positions,
-no cache, no head mask), so a state dict from HF loads here and a TorchScript exported from these
+modeling_roberta.py, modeling_distilbert.py (transformers 4.2x), modeling_gpt2.py and modeling_opt.py
+(eager attention, no cache, no head mask; each section says which release's rules it
+follows where releases differ), so a state dict from HF loads here and a TorchScript exported from these
 classes has the same names as one traced from HF with ``torchscript=True``:
 
     bert.embeddings.word_embeddings.weight, bert.encoder.layer.0.attention.self.query.weight, ...
     roberta.embeddings..., classifier.dense / classifier.out_proj
     distilbert.transformer.layer.0.attention.q_lin.weight, pre_classifier, classifier
+    transformer.h.0.attn.c_attn.weight (GPT-2 Conv1D, [in, out]), transformer.ln_f, score / lm_head
+    model.decoder.layers.0.self_attn.q_proj.weight, model.decoder.embed_positions.weight, score
 
 Every class is scriptable with torch.jit.script (type annotations, no **kwargs) and traceable.
-The top-level forward is ``forward(input_ids, attention_mask) -> (logits,)``; BERT also has
-``BertForSequenceClassificationWithTokenTypes`` whose forward takes ``token_type_ids`` as a third
-argument (same parameters; a subclass only so that the scripted signature is exact).
+Top-level forwards:
+    *ForSequenceClassification   forward(input_ids, attention_mask) -> (logits [B, labels],)
+    BertForSequenceClassificationWithTokenTypes  forward(input_ids, attention_mask, token_type_ids)
+        (same parameters; a subclass only so that the scripted signature is exact)
+    GPT2LMHeadModel              forward(input_ids, attention_mask) -> (logits [B, T, vocab],)
+GPT-2 and OPT classifiers read each row's last token that is not config.pad_token_id (see
+last_non_pad_token); default_pad_token_id gives each family's pad id for a vocabulary size.
 
-Used by tools/export_reference.py (export to TorchScript) and bench/python_finetune_epoch.py. Import with
+Used by tools/export_reference.py (export to TorchScript), tools/reference_selfcheck.py (independent
+re-implementations of the decoder families) and bench/python_finetune_epoch.py. Import with
 ``sys.path.insert(0, "<repo>/tools")`` and run with Debian's /usr/bin/python3 (PyTorch 1.13).
 
 Deliberate differences from HF, none of which changes the numbers:
-  * configs are the small dataclasses below, not transformers.PretrainedConfig;
+  * configs are the small dataclasses below, not transformers.PretrainedConfig (only the default
+    attention variants: no scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn for GPT-2,
+    enable_bias and elementwise-affine LayerNorms for OPT);
   * GELUActivation calls F.gelu directly (HF stores the function as an attribute);
   * HF's chunked feed-forward (chunk_size_feed_forward=0 by default) is a direct call here;
   * the masking constant is ``torch.finfo(dtype).min`` written as a per-dtype table (finfo is not
-    available in TorchScript).
+    available in TorchScript);
+  * tied output embeddings (GPT2LMHeadModel) share one Parameter, also in
+    the TorchScript file; HF with torchscript=True clones it instead (same values, two tensors).
 """
 
 import math
@@ -659,10 +672,527 @@ class DistilBertForSequenceClassification(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------
+# Decoder-family configs (field names as in HF's GPT2Config / OPTConfig)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GPT2Config:
+    vocab_size: int = 50257
+    n_positions: int = 1024  # HF alias: max_position_embeddings
+    n_embd: int = 768  # hidden_size
+    n_layer: int = 12  # num_hidden_layers
+    n_head: int = 12  # num_attention_heads
+    n_inner: Optional[int] = None  # FFN width; None means 4 * n_embd
+    activation_function: str = "gelu_new"
+    resid_pdrop: float = 0.1
+    embd_pdrop: float = 0.1
+    attn_pdrop: float = 0.1
+    layer_norm_epsilon: float = 1e-5
+    initializer_range: float = 0.02
+    bos_token_id: int = 50256
+    eos_token_id: int = 50256
+    # HF's GPT2Config has no pad token (None); a GPT-2 classifier is given pad = eos, as here.
+    pad_token_id: int = 50256
+    num_labels: int = 2
+
+
+@dataclass
+class OPTConfig:
+    vocab_size: int = 50272
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    ffn_dim: int = 3072
+    max_position_embeddings: int = 2048  # the position table has 2 more rows (offset 2)
+    do_layer_norm_before: bool = True  # pre-LN; False (opt-350m) is post-LN
+    _remove_final_layer_norm: bool = False
+    word_embed_proj_dim: Optional[int] = None  # None means hidden_size (no project_in / project_out)
+    dropout: float = 0.1
+    attention_dropout: float = 0.0
+    num_attention_heads: int = 12
+    activation_function: str = "relu"
+    layerdrop: float = 0.0
+    init_std: float = 0.02
+    enable_bias: bool = True
+    pad_token_id: int = 1
+    bos_token_id: int = 2
+    eos_token_id: int = 2
+    num_labels: int = 2
+
+    def __post_init__(self):
+        if self.word_embed_proj_dim is None:
+            self.word_embed_proj_dim = self.hidden_size
+
+
+class NewGELUActivation(nn.Module):
+    """HF activations.NewGELUActivation ("gelu_new"): the tanh approximation, written as HF writes it
+    (F.gelu(approximate="tanh") rounds differently)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return 0.5 * input * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (input + 0.044715 * torch.pow(input, 3.0))))
+
+
+def make_activation(name: str) -> nn.Module:
+    """HF ACT2FN for the activations these families use."""
+    if name == "gelu_new":
+        return NewGELUActivation()
+    if name == "relu":
+        return nn.ReLU()
+    if name == "gelu":
+        return GELUActivation()
+    raise ValueError(f"activation {name!r} is not implemented (gelu_new, relu, gelu)")
+
+
+def last_non_pad_token(input_ids: Tensor, pad_token_id: int) -> Tensor:
+    """Index of the rightmost token that is not ``pad_token_id`` in each row (0 for an all-pad row).
+
+    The rule of HF's *ForSequenceClassification decoders (GPT-2, OPT, ...) since huggingface/transformers
+    PR #35911 (merged 2025-01, first released in v4.49): ``(arange(T) * (input_ids != pad)).argmax(-1)``.
+    Earlier releases took the first pad token minus one (v4.3x: ``ne(pad).sum(-1) - 1``); all of them
+    agree on right-padded rows whose real tokens are never the pad id."""
+    non_pad_mask = (input_ids != pad_token_id).to(torch.int32)
+    token_indices = torch.arange(input_ids.shape[-1], device=input_ids.device, dtype=torch.int32)
+    return (token_indices * non_pad_mask).argmax(-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# GPT-2 (modeling_gpt2.py). Eager attention as in transformers 4.3x-4.4x: GPT2Attention registers the
+# causal ``bias`` buffer (bool lower triangle [1, 1, n_positions, n_positions]) and the unused
+# ``masked_bias`` (-1e4), both persistent=False since ~4.31 (so not in the state dict, but present in a
+# TorchScript file, as in a trace of HF). Later releases build the causal mask per call instead; the
+# numbers are the same.
+# --------------------------------------------------------------------------------------------------
+
+
+class Conv1D(nn.Module):
+    """HF pytorch_utils.Conv1D: a linear layer with the weight transposed, weight [nx, nf], bias [nf],
+    y = addmm(bias, x, weight)."""
+
+    def __init__(self, nf: int, nx: int):
+        super().__init__()
+        self.nf = nf
+        self.weight = nn.Parameter(torch.empty(nx, nf))
+        self.bias = nn.Parameter(torch.zeros(nf))
+        nn.init.normal_(self.weight, std=0.02)
+
+    def forward(self, x: Tensor) -> Tensor:
+        size_out = list(x.size()[:-1]) + [self.nf]
+        x = torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight)
+        return x.view(size_out)
+
+
+class GPT2Attention(nn.Module):
+    """Causal self-attention: c_attn gives Q|K|V (split along the last dim, width n_embd each), scores
+    scaled by 1/sqrt(head_dim), causal positions filled with finfo.min, then the additive padding mask."""
+
+    def __init__(self, config: GPT2Config, layer_idx: Optional[int] = None):
+        super().__init__()
+        max_positions = config.n_positions
+        self.register_buffer(
+            "bias",
+            torch.tril(torch.ones((max_positions, max_positions), dtype=torch.bool)).view(
+                1, 1, max_positions, max_positions
+            ),
+            persistent=False,
+        )
+        self.register_buffer("masked_bias", torch.tensor(-1e4), persistent=False)
+        self.embed_dim = config.n_embd
+        self.num_heads = config.n_head
+        self.head_dim = self.embed_dim // self.num_heads
+        self.split_size = self.embed_dim
+        if self.head_dim * self.num_heads != self.embed_dim:
+            raise ValueError(f"n_embd {self.embed_dim} is not a multiple of n_head {self.num_heads}")
+        self.c_attn = Conv1D(3 * self.embed_dim, self.embed_dim)
+        self.c_proj = Conv1D(self.embed_dim, self.embed_dim)
+        self.attn_dropout = nn.Dropout(config.attn_pdrop)
+        self.resid_dropout = nn.Dropout(config.resid_pdrop)
+
+    def _attn(self, query: Tensor, key: Tensor, value: Tensor, attention_mask: Optional[Tensor]) -> Tensor:
+        attn_weights = torch.matmul(query, key.transpose(-1, -2))
+        # scale_attn_weights=True (the default); HF divides by a 0-dim tensor of the scores' dtype.
+        attn_weights = attn_weights / torch.full(
+            [], value.size(-1) ** 0.5, dtype=attn_weights.dtype, device=attn_weights.device
+        )
+        query_length = query.size(-2)
+        key_length = key.size(-2)
+        causal_mask = self.bias[:, :, key_length - query_length : key_length, :key_length]
+        mask_value = torch.full([], mask_min(attn_weights.dtype), dtype=attn_weights.dtype, device=attn_weights.device)
+        attn_weights = torch.where(causal_mask, attn_weights, mask_value)
+        if attention_mask is not None:
+            attn_weights = attn_weights + attention_mask
+        attn_weights = F.softmax(attn_weights, dim=-1)
+        attn_weights = attn_weights.to(value.dtype)
+        attn_weights = self.attn_dropout(attn_weights)
+        return torch.matmul(attn_weights, value)
+
+    def _split_heads(self, tensor: Tensor) -> Tensor:
+        """[B, T, C] -> [B, heads, T, head_dim]"""
+        new_shape = list(tensor.size()[:-1]) + [self.num_heads, self.head_dim]
+        return tensor.view(new_shape).permute(0, 2, 1, 3)
+
+    def _merge_heads(self, tensor: Tensor) -> Tensor:
+        """[B, heads, T, head_dim] -> [B, T, C]"""
+        tensor = tensor.permute(0, 2, 1, 3).contiguous()
+        new_shape = list(tensor.size()[:-2]) + [self.num_heads * self.head_dim]
+        return tensor.view(new_shape)
+
+    def forward(self, hidden_states: Tensor, attention_mask: Optional[Tensor] = None) -> Tuple[Tensor]:
+        qkv = self.c_attn(hidden_states).split(self.split_size, dim=2)
+        query = self._split_heads(qkv[0])
+        key = self._split_heads(qkv[1])
+        value = self._split_heads(qkv[2])
+        attn_output = self._attn(query, key, value, attention_mask)
+        attn_output = self._merge_heads(attn_output)
+        attn_output = self.c_proj(attn_output)
+        attn_output = self.resid_dropout(attn_output)
+        return (attn_output,)
+
+
+class GPT2MLP(nn.Module):
+    def __init__(self, intermediate_size: int, config: GPT2Config):
+        super().__init__()
+        embed_dim = config.n_embd
+        self.c_fc = Conv1D(intermediate_size, embed_dim)
+        self.c_proj = Conv1D(embed_dim, intermediate_size)
+        self.act = make_activation(config.activation_function)
+        self.dropout = nn.Dropout(config.resid_pdrop)
+
+    def forward(self, hidden_states: Tensor) -> Tensor:
+        hidden_states = self.c_fc(hidden_states)
+        hidden_states = self.act(hidden_states)
+        hidden_states = self.c_proj(hidden_states)
+        hidden_states = self.dropout(hidden_states)
+        return hidden_states
+
+
+class GPT2Block(nn.Module):
+    """Pre-LN block: x + attn(ln_1(x)), then + mlp(ln_2(.))."""
+
+    def __init__(self, config: GPT2Config, layer_idx: Optional[int] = None):
+        super().__init__()
+        hidden_size = config.n_embd
+        inner_dim = config.n_inner if config.n_inner is not None else 4 * hidden_size
+        self.ln_1 = nn.LayerNorm(hidden_size, eps=config.layer_norm_epsilon)
+        self.attn = GPT2Attention(config, layer_idx=layer_idx)
+        self.ln_2 = nn.LayerNorm(hidden_size, eps=config.layer_norm_epsilon)
+        self.mlp = GPT2MLP(inner_dim, config)
+
+    def forward(self, hidden_states: Tensor, attention_mask: Optional[Tensor] = None) -> Tuple[Tensor]:
+        residual = hidden_states
+        hidden_states = self.ln_1(hidden_states)
+        attn_output = self.attn(hidden_states, attention_mask)[0]
+        hidden_states = attn_output + residual
+        residual = hidden_states
+        hidden_states = self.ln_2(hidden_states)
+        feed_forward_hidden_states = self.mlp(hidden_states)
+        hidden_states = residual + feed_forward_hidden_states
+        return (hidden_states,)
+
+
+class GPT2Model(nn.Module):
+    """wte + wpe(arange(T)) -> drop -> blocks -> ln_f. The padding mask is HF's extended mask
+    (1 - mask) * finfo.min of shape [B, 1, 1, T], added after the causal fill."""
+
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.embed_dim = config.n_embd
+        self.wte = nn.Embedding(config.vocab_size, self.embed_dim)
+        self.wpe = nn.Embedding(config.n_positions, self.embed_dim)
+        self.drop = nn.Dropout(config.embd_pdrop)
+        self.h = nn.ModuleList([GPT2Block(config, layer_idx=i) for i in range(config.n_layer)])
+        self.ln_f = nn.LayerNorm(self.embed_dim, eps=config.layer_norm_epsilon)
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None) -> Tuple[Tensor]:
+        input_shape = input_ids.size()
+        input_ids = input_ids.view(-1, input_shape[-1])
+        batch_size = input_ids.shape[0]
+        # No past: position_ids = arange(0, T), the same for every row (HF ignores padding here).
+        position_ids = torch.arange(0, input_shape[-1], dtype=torch.long, device=input_ids.device)
+        position_ids = position_ids.unsqueeze(0).view(-1, input_shape[-1])
+
+        extended_attention_mask: Optional[Tensor] = None
+        if attention_mask is not None:
+            dtype = self.wte.weight.dtype
+            mask = attention_mask.view(batch_size, -1)[:, None, None, :].to(dtype=dtype)
+            extended_attention_mask = (1.0 - mask) * mask_min(dtype)
+
+        inputs_embeds = self.wte(input_ids)
+        position_embeds = self.wpe(position_ids)
+        hidden_states = inputs_embeds + position_embeds
+        hidden_states = self.drop(hidden_states)
+        for block in self.h:
+            hidden_states = block(hidden_states, extended_attention_mask)[0]
+        hidden_states = self.ln_f(hidden_states)
+        output_shape = list(input_shape) + [hidden_states.size(-1)]
+        return (hidden_states.view(output_shape),)
+
+
+class GPT2ForSequenceClassification(nn.Module):
+    """score (no bias) on every position, then the logits of the last non-padding token of each row
+    (found from input_ids and pad_token_id, see last_non_pad_token). forward(input_ids, attention_mask)
+    -> (logits [B, num_labels],)."""
+
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.num_labels = config.num_labels
+        self.pad_token_id = config.pad_token_id
+        self.transformer = GPT2Model(config)
+        self.score = nn.Linear(config.n_embd, self.num_labels, bias=False)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
+        hidden_states = self.transformer(input_ids, attention_mask)[0]
+        logits = self.score(hidden_states)
+        batch_size = input_ids.shape[0]
+        last = last_non_pad_token(input_ids, self.pad_token_id)
+        pooled_logits = logits[torch.arange(batch_size, device=logits.device), last]
+        return (pooled_logits,)
+
+
+class GPT2LMHeadModel(nn.Module):
+    """lm_head (no bias) tied to transformer.wte. forward(input_ids, attention_mask) -> (logits [B, T, V],)
+    (HF with use_cache=False returns exactly this tuple)."""
+
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.transformer = GPT2Model(config)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        # HF tie_weights(). (With config.torchscript=True HF clones the weight instead of sharing it; here it
+        # is shared, so the TorchScript file stores it once and both names point at the same tensor.)
+        self.lm_head.weight = self.transformer.wte.weight
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
+        hidden_states = self.transformer(input_ids, attention_mask)[0]
+        lm_logits = self.lm_head(hidden_states)
+        return (lm_logits,)
+
+
+# --------------------------------------------------------------------------------------------------
+# OPT (modeling_opt.py). Positions as in transformers 4.2x-4.4x OPTLearnedPositionalEmbedding; the mask
+# as in 4.4x+ eager attention (_prepare_4d_causal_attention_mask_with_cache_position: masked entries are
+# exactly finfo.min; 4.2x-4.3x summed two finfo.min masks and clamped, which gives the same softmax).
+# --------------------------------------------------------------------------------------------------
+
+
+class OPTLearnedPositionalEmbedding(nn.Embedding):
+    """Positions from the attention mask: (cumsum(mask) * mask) - 1, then + offset 2 (fairseq's hack: rows
+    0 and 1 are never used by real tokens; padding tokens read row 1). Table of max_positions + 2 rows."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int):
+        self.offset = 2
+        super().__init__(num_embeddings + self.offset, embedding_dim)
+
+    def forward(self, attention_mask: Tensor, past_key_values_length: int = 0) -> Tensor:
+        attention_mask = attention_mask.long()
+        positions = (torch.cumsum(attention_mask, dim=1).type_as(attention_mask) * attention_mask).long() - 1
+        positions = positions[:, past_key_values_length:]
+        # HF calls nn.Embedding.forward; F.embedding with this table's (default) options is the same.
+        return F.embedding(positions + self.offset, self.weight)
+
+
+def prepare_4d_causal_attention_mask(attention_mask: Tensor, dtype: torch.dtype) -> Tensor:
+    """[B, T] padding mask -> additive [B, 1, T, T]: finfo.min above the diagonal and on padded keys, else 0
+    (HF _prepare_4d_causal_attention_mask_with_cache_position without a cache)."""
+    min_dtype = mask_min(dtype)
+    batch_size = attention_mask.size(0)
+    sequence_length = attention_mask.size(1)
+    causal_mask = torch.full(
+        (sequence_length, sequence_length), min_dtype, dtype=dtype, device=attention_mask.device
+    )
+    causal_mask = torch.triu(causal_mask, diagonal=1)
+    causal_mask = causal_mask[None, None, :, :].expand(batch_size, 1, -1, -1).clone()
+    padding_mask = (causal_mask + attention_mask[:, None, None, :].to(dtype)) == 0
+    return causal_mask.masked_fill(padding_mask, min_dtype)
+
+
+class OPTAttention(nn.Module):
+    """q = q_proj(x) * head_dim**-0.5 (scaled before q.k, as fairseq); the additive mask; softmax in float32."""
+
+    def __init__(self, config: OPTConfig):
+        super().__init__()
+        self.embed_dim = config.hidden_size
+        self.num_heads = config.num_attention_heads
+        self.dropout = config.attention_dropout
+        self.head_dim = self.embed_dim // self.num_heads
+        if self.head_dim * self.num_heads != self.embed_dim:
+            raise ValueError(f"hidden_size {self.embed_dim} is not a multiple of num_attention_heads {self.num_heads}")
+        self.scaling = self.head_dim**-0.5
+        self.k_proj = nn.Linear(self.embed_dim, self.embed_dim, bias=config.enable_bias)
+        self.v_proj = nn.Linear(self.embed_dim, self.embed_dim, bias=config.enable_bias)
+        self.q_proj = nn.Linear(self.embed_dim, self.embed_dim, bias=config.enable_bias)
+        self.out_proj = nn.Linear(self.embed_dim, self.embed_dim, bias=config.enable_bias)
+
+    def forward(self, hidden_states: Tensor, attention_mask: Optional[Tensor] = None) -> Tuple[Tensor]:
+        bsz = hidden_states.size(0)
+        tgt_len = hidden_states.size(1)
+        query_states = self.q_proj(hidden_states) * self.scaling
+        query_states = query_states.view(bsz, -1, self.num_heads, self.head_dim).transpose(1, 2)
+        key_states = self.k_proj(hidden_states).view(bsz, -1, self.num_heads, self.head_dim).transpose(1, 2)
+        value_states = self.v_proj(hidden_states).view(bsz, -1, self.num_heads, self.head_dim).transpose(1, 2)
+
+        # HF eager_attention_forward with scaling=1.0 (the scale was applied to q above).
+        attn_weights = torch.matmul(query_states, key_states.transpose(2, 3))
+        if attention_mask is not None:
+            attn_weights = attn_weights + attention_mask
+        attn_weights = F.softmax(attn_weights, dim=-1, dtype=torch.float32).to(query_states.dtype)
+        attn_weights = F.dropout(attn_weights, p=self.dropout, training=self.training)
+        attn_output = torch.matmul(attn_weights, value_states)
+        attn_output = attn_output.transpose(1, 2).contiguous()
+        attn_output = attn_output.reshape(bsz, tgt_len, -1).contiguous()
+        attn_output = self.out_proj(attn_output)
+        return (attn_output,)
+
+
+class OPTDecoderLayer(nn.Module):
+    """do_layer_norm_before=True: pre-LN (125m, 1.3b, ...); False: post-LN (opt-350m)."""
+
+    def __init__(self, config: OPTConfig):
+        super().__init__()
+        self.embed_dim = config.hidden_size
+        self.self_attn = OPTAttention(config)
+        self.do_layer_norm_before = config.do_layer_norm_before
+        self.dropout = config.dropout
+        self.activation_fn = make_activation(config.activation_function)
+        self.self_attn_layer_norm = nn.LayerNorm(self.embed_dim)  # eps 1e-5 (nn.LayerNorm default)
+        self.fc1 = nn.Linear(self.embed_dim, config.ffn_dim, bias=config.enable_bias)
+        self.fc2 = nn.Linear(config.ffn_dim, self.embed_dim, bias=config.enable_bias)
+        self.final_layer_norm = nn.LayerNorm(self.embed_dim)
+
+    def forward(self, hidden_states: Tensor, attention_mask: Optional[Tensor] = None) -> Tuple[Tensor]:
+        residual = hidden_states
+        if self.do_layer_norm_before:
+            hidden_states = self.self_attn_layer_norm(hidden_states)
+        hidden_states = self.self_attn(hidden_states, attention_mask)[0]
+        hidden_states = F.dropout(hidden_states, p=self.dropout, training=self.training)
+        hidden_states = residual + hidden_states
+        if not self.do_layer_norm_before:
+            hidden_states = self.self_attn_layer_norm(hidden_states)
+
+        # HF runs the FFN on [B*T, C] and views the result back.
+        hidden_states_shape = hidden_states.shape
+        hidden_states = hidden_states.reshape(-1, hidden_states.size(-1))
+        residual = hidden_states
+        if self.do_layer_norm_before:
+            hidden_states = self.final_layer_norm(hidden_states)
+        hidden_states = self.fc1(hidden_states)
+        hidden_states = self.activation_fn(hidden_states)
+        hidden_states = self.fc2(hidden_states)
+        hidden_states = F.dropout(hidden_states, p=self.dropout, training=self.training)
+        hidden_states = (residual + hidden_states).view(hidden_states_shape)
+        if not self.do_layer_norm_before:
+            hidden_states = self.final_layer_norm(hidden_states)
+        return (hidden_states,)
+
+
+class OPTDecoder(nn.Module):
+    """embed_tokens (word_embed_proj_dim wide) -> project_in? -> + embed_positions -> layers ->
+    final_layer_norm? -> project_out?.
+
+    HF creates final_layer_norm only when ``do_layer_norm_before and not _remove_final_layer_norm`` (the
+    post-LN opt-350m has none); project_in/project_out (Linear, no bias) only when word_embed_proj_dim !=
+    hidden_size. Absent modules are None attributes, so they are not in the module tree."""
+
+    def __init__(self, config: OPTConfig):
+        super().__init__()
+        self.dropout = config.dropout
+        self.layerdrop = config.layerdrop
+        self.padding_idx = config.pad_token_id
+        self.max_target_positions = config.max_position_embeddings
+        self.vocab_size = config.vocab_size
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.word_embed_proj_dim, self.padding_idx)
+        self.embed_positions = OPTLearnedPositionalEmbedding(config.max_position_embeddings, config.hidden_size)
+        if config.word_embed_proj_dim != config.hidden_size:
+            self.project_out = nn.Linear(config.hidden_size, config.word_embed_proj_dim, bias=False)
+            self.project_in = nn.Linear(config.word_embed_proj_dim, config.hidden_size, bias=False)
+        else:
+            self.project_out = None
+            self.project_in = None
+        if config.do_layer_norm_before and not config._remove_final_layer_norm:
+            self.final_layer_norm = nn.LayerNorm(config.hidden_size)
+        else:
+            self.final_layer_norm = None
+        self.layers = nn.ModuleList([OPTDecoderLayer(config) for _ in range(config.num_hidden_layers)])
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None) -> Tuple[Tensor]:
+        input_ids = input_ids.view(-1, input_ids.shape[-1])
+        inputs_embeds = self.embed_tokens(input_ids)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        causal_mask = prepare_4d_causal_attention_mask(attention_mask, inputs_embeds.dtype)
+        pos_embeds = self.embed_positions(attention_mask, 0)
+        if self.project_in is not None:
+            inputs_embeds = self.project_in(inputs_embeds)
+        hidden_states = inputs_embeds + pos_embeds  # no embedding dropout in OPT
+        for decoder_layer in self.layers:
+            # LayerDrop (layerdrop=0.0 by default) is a training-time no-op here.
+            hidden_states = decoder_layer(hidden_states, causal_mask)[0]
+        if self.final_layer_norm is not None:
+            hidden_states = self.final_layer_norm(hidden_states)
+        if self.project_out is not None:
+            hidden_states = self.project_out(hidden_states)
+        return (hidden_states,)
+
+
+class OPTModel(nn.Module):
+    def __init__(self, config: OPTConfig):
+        super().__init__()
+        self.decoder = OPTDecoder(config)
+
+    def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None) -> Tuple[Tensor]:
+        return self.decoder(input_ids, attention_mask)
+
+
+class OPTForSequenceClassification(nn.Module):
+    """score (no bias, word_embed_proj_dim -> labels) on every position, then the last non-padding token's
+    logits (same rule as GPT-2). forward(input_ids, attention_mask) -> (logits [B, num_labels],)."""
+
+    def __init__(self, config: OPTConfig):
+        super().__init__()
+        self.num_labels = config.num_labels
+        self.pad_token_id = config.pad_token_id
+        self.model = OPTModel(config)
+        self.score = nn.Linear(config.word_embed_proj_dim, self.num_labels, bias=False)
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor]:
+        hidden_states = self.model(input_ids, attention_mask)[0]
+        logits = self.score(hidden_states)
+        batch_size = input_ids.shape[0]
+        last = last_non_pad_token(input_ids, self.pad_token_id)
+        pooled_logits = logits[torch.arange(batch_size, device=logits.device), last]
+        return (pooled_logits,)
+
+
+# --------------------------------------------------------------------------------------------------
 # Construction and initialisation
 # --------------------------------------------------------------------------------------------------
 
-FAMILIES = ("bert", "roberta", "distilbert")
+FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "opt")
+DECODER_FAMILIES = ("gpt2", "opt")
+
+# Sizes of the families' own vocabularies (HF configs); the special ids below depend on whether the
+# vocabulary given is the family's own. GPT-2's BPE has one special token, <|endoftext|> = 50256.
+GPT2_VOCAB_SIZE = 50257
+OPT_VOCAB_SIZE = 50272  # <s>=0 <pad>=1 </s>=2 <unk>=3, then GPT-2's BPE (padded to a multiple of 8)
+
+
+def default_pad_token_id(family: str, vocab: Optional[int] = None) -> int:
+    """The family's HF pad id for a vocabulary of ``vocab`` tokens.
+
+    gpt2: GPT-2 has no pad token; classifiers use eos <|endoftext|>, the last id (50256 for 50257).
+    opt: <pad> = 1 with OPT's own vocabulary; with any other (e.g. GPT-2's BPE) the last id, <|endoftext|>.
+    bert/distilbert 0, roberta 1."""
+    if family in ("gpt2", "opt") and vocab is None:
+        vocab = GPT2_VOCAB_SIZE if family == "gpt2" else OPT_VOCAB_SIZE
+    if family == "gpt2":
+        assert vocab is not None
+        return vocab - 1
+    if family == "opt":
+        assert vocab is not None
+        return 1 if vocab == OPT_VOCAB_SIZE else vocab - 1
+    return 1 if family == "roberta" else 0
+
+
+def pad_token_id(family: str, vocab: Optional[int] = None) -> int:
+    return default_pad_token_id(family, vocab)
 
 
 def make_config(
@@ -674,12 +1204,26 @@ def make_config(
     vocab: int,
     max_positions: int,
     labels: int,
+    pad_id: Optional[int] = None,
+    word_embed_proj_dim: Optional[int] = None,
+    post_ln: bool = False,
 ):
     """The HF config for a family from the common CLI hyperparameters.
 
     ``max_positions`` is the longest input sequence. For RoBERTa the position table has
-    max_positions + 2 rows (HF: 514 for 512 tokens), because positions start at padding_idx + 1 = 2.
+    max_positions + 2 rows (HF: 514 for 512 tokens), because positions start at padding_idx + 1 = 2;
+    OPT's table also has 2 more rows (offset 2).
+    ``intermediate`` is the FFN width (GPT-2 n_inner, OPT ffn_dim).
+    ``pad_id`` overrides the family's default pad id (default_pad_token_id). The remaining options belong
+    to OPT: word_embed_proj_dim and post_ln.
     """
+    if word_embed_proj_dim is not None and family != "opt":
+        raise ValueError("word_embed_proj_dim is an OPT option")
+    if post_ln and family != "opt":
+        raise ValueError("post_ln is an OPT option")
+    pad = default_pad_token_id(family, vocab) if pad_id is None else pad_id
+    if not 0 <= pad < vocab:
+        raise ValueError(f"pad id {pad} is outside the vocabulary [0, {vocab})")
     if family == "bert":
         return BertConfig(
             vocab_size=vocab,
@@ -689,6 +1233,7 @@ def make_config(
             intermediate_size=intermediate,
             max_position_embeddings=max_positions,
             num_labels=labels,
+            pad_token_id=pad,
         )
     if family == "roberta":
         return RobertaConfig(
@@ -699,6 +1244,7 @@ def make_config(
             intermediate_size=intermediate,
             max_position_embeddings=max_positions + 2,
             num_labels=labels,
+            pad_token_id=pad,
         )
     if family == "distilbert":
         return DistilBertConfig(
@@ -709,37 +1255,91 @@ def make_config(
             hidden_dim=intermediate,
             max_position_embeddings=max_positions,
             num_labels=labels,
+            pad_token_id=pad,
+        )
+    if family == "gpt2":
+        eos = vocab - 1  # <|endoftext|>, GPT-2's bos and eos
+        return GPT2Config(
+            vocab_size=vocab,
+            n_positions=max_positions,
+            n_embd=hidden,
+            n_layer=layers,
+            n_head=heads,
+            n_inner=intermediate,
+            bos_token_id=eos,
+            eos_token_id=eos,
+            pad_token_id=pad,
+            num_labels=labels,
+        )
+    if family == "opt":
+        eos = 2 if vocab == OPT_VOCAB_SIZE else vocab - 1  # OPT's </s>, or GPT-2's <|endoftext|>
+        return OPTConfig(
+            vocab_size=vocab,
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            ffn_dim=intermediate,
+            max_position_embeddings=max_positions,
+            do_layer_norm_before=not post_ln,
+            word_embed_proj_dim=word_embed_proj_dim if word_embed_proj_dim is not None else hidden,
+            num_attention_heads=heads,
+            pad_token_id=pad,
+            bos_token_id=eos,
+            eos_token_id=eos,
+            num_labels=labels,
         )
     raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
 
 
-def build_model(family: str, config, token_types: bool = False) -> nn.Module:
-    """A fresh (HF-initialised) sequence classifier for the family."""
+def special_token_ids(family: str, config) -> List[int]:
+    """Ids a random "real" token must not take: the pad id and, for the decoder families, every other
+    special id of the vocabulary (all of OPT's own specials when the vocabulary is OPT's)."""
+    ids = {config.pad_token_id}
+    if family == "gpt2":
+        ids |= {config.bos_token_id, config.eos_token_id}
+    elif family == "opt":
+        ids |= {config.bos_token_id, config.eos_token_id}
+        if config.vocab_size == OPT_VOCAB_SIZE:
+            ids |= {0, 1, 2, 3}
+    return sorted(ids)
+
+
+def build_model(family: str, config, token_types: bool = False, head: Optional[str] = None) -> nn.Module:
+    """A fresh (HF-initialised) model for the family.
+
+    head: None or "cls" for the sequence classifiers; "lm" for GPT2LMHeadModel."""
+    if token_types and family != "bert":
+        raise ValueError(f"--token-types is only supported for bert, not {family}")
+    if head not in (None, "cls", "lm"):
+        raise ValueError(f"unknown head {head!r}; expected cls or lm")
+    if head == "lm" and family != "gpt2":
+        raise ValueError(f"head 'lm' is only implemented for gpt2, not {family}")
     if family == "bert":
         cls = BertForSequenceClassificationWithTokenTypes if token_types else BertForSequenceClassification
         model = cls(config)
-    elif token_types:
-        raise ValueError(f"--token-types is only supported for bert, not {family}")
     elif family == "roberta":
         model = RobertaForSequenceClassification(config)
     elif family == "distilbert":
         model = DistilBertForSequenceClassification(config)
+    elif family == "gpt2":
+        model = GPT2LMHeadModel(config) if head == "lm" else GPT2ForSequenceClassification(config)
+        init_gpt2_weights(model, config)
+        return model
+    elif family == "opt":
+        model = OPTForSequenceClassification(config)
+        init_weights(model, config.init_std)
+        return model
     else:
         raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
     init_weights(model, config.initializer_range)
     return model
 
 
-def pad_token_id(family: str) -> int:
-    return 1 if family == "roberta" else 0
-
-
 @torch.no_grad()
 def init_weights(model: nn.Module, initializer_range: float = 0.02) -> None:
-    """HF PreTrainedModel._init_weights: N(0, 0.02) for Linear and Embedding (padding row zeroed),
-    zero biases, LayerNorm weight 1 and bias 0."""
+    """HF PreTrainedModel._init_weights: N(0, 0.02) for Linear, Conv1D and Embedding (padding row
+    zeroed), zero biases, LayerNorm weight 1 and bias 0. (OPT's is the same with config.init_std.)"""
     for module in model.modules():
-        if isinstance(module, nn.Linear):
+        if isinstance(module, (nn.Linear, Conv1D)):
             module.weight.normal_(mean=0.0, std=initializer_range)
             if module.bias is not None:
                 module.bias.zero_()
@@ -750,6 +1350,18 @@ def init_weights(model: nn.Module, initializer_range: float = 0.02) -> None:
         elif isinstance(module, nn.LayerNorm):
             module.bias.zero_()
             module.weight.fill_(1.0)
+
+
+@torch.no_grad()
+def init_gpt2_weights(model: nn.Module, config: GPT2Config) -> None:
+    """GPT2PreTrainedModel._init_weights: the generic init, then every ``c_proj.weight`` (attention and
+    MLP output projections) re-drawn with std initializer_range / sqrt(2 * n_layer) (GPT-2 paper's scaled
+    init of residual projections)."""
+    init_weights(model, config.initializer_range)
+    std = config.initializer_range / math.sqrt(2 * config.n_layer)
+    for module in model.modules():
+        if isinstance(module, (GPT2Attention, GPT2MLP)):
+            module.c_proj.weight.normal_(mean=0.0, std=std)
 
 
 @torch.no_grad()
@@ -766,9 +1378,9 @@ def perturb_norms(model: nn.Module, scale: float = 0.1) -> None:
 
 @torch.no_grad()
 def perturb_biases(model: nn.Module, scale: float = 0.02) -> None:
-    """Give every Linear a non-zero bias (HF initialises them to zero), for the same reason."""
+    """Give every Linear and Conv1D a non-zero bias (HF initialises them to zero), for the same reason."""
     for module in model.modules():
-        if isinstance(module, nn.Linear) and module.bias is not None:
+        if isinstance(module, (nn.Linear, Conv1D)) and module.bias is not None:
             module.bias.add_(torch.randn_like(module.bias) * scale)
 
 
