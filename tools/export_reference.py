@@ -3,10 +3,10 @@
 
 Usage (Debian's PyTorch 1.13; the python3 first on PATH may have no torch):
 
-    /usr/bin/python3 tools/export_reference.py --family {bert,roberta,distilbert,gpt2,opt} \
+    /usr/bin/python3 tools/export_reference.py --family {bert,roberta,distilbert,gpt2,opt,t5} \
         --layers 2 --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 \
         --labels 2 --seed 0 --mode {trace,script} [--pad-id N] [--token-types] [--head {cls,lm}] \
-        [--word-embed-proj-dim N] [--post-ln] \
+        [--word-embed-proj-dim N] [--post-ln] [--gated] [--no-tie-word-embeddings] \
         [--no-perturb-norms] [--no-perturb-biases] [--check] --out FILE.pt
 
 The model classes live in tools/reference_models.py and reproduce HF transformers' module tree,
@@ -20,29 +20,36 @@ exported in eval() mode:
          to wte): forward(input_ids, attention_mask) -> (logits [B, T, vocab],)
   opt    OPTForSequenceClassification: forward(input_ids, attention_mask) -> (logits [B, labels],), same
          last-token rule
+  t5     T5ForConditionalGeneration: forward(input_ids, attention_mask, decoder_input_ids)
+         -> (lm_logits [B, T_dec, vocab], encoder_last_hidden_state [B, T, hidden]) (HF's tuple with
+         use_cache=False); decoder_input_ids start with the decoder start token (= pad id)
 
   --mode trace    torch.jit.trace on a padded batch of 2 (lengths 8 and 5); shapes stay dynamic.
   --mode script   torch.jit.script (control flow and dropout kept as code). Every family scripts.
-  --intermediate  the FFN width: BERT intermediate_size, GPT-2 n_inner, OPT ffn_dim.
+  --intermediate  the FFN width: BERT intermediate_size, GPT-2 n_inner, OPT ffn_dim, T5 d_ff (T5's
+                  d_kv is hidden / heads).
   --max-positions longest input; RoBERTa's and OPT's position tables get 2 more rows (HF: 514 for 512,
-                  2050 for 2048).
+                  2050 for 2048). Not used by T5 (relative positions).
   --pad-id        the pad token id (config.pad_token_id). Default: the family's HF default for the
-                  vocabulary given: bert/distilbert 0, roberta 1, gpt2 vocab-1 (<|endoftext|>,
+                  vocabulary given: bert/distilbert 0, roberta 1, t5 0, gpt2 vocab-1 (<|endoftext|>,
                   50256 for 50257), opt 1 with OPT's own 50272-token vocabulary and vocab-1 otherwise
                   (GPT-2's BPE, whose only special token is <|endoftext|>). GPT-2/OPT classifiers find the
-                  last real token by it.
+                  last real token by it; T5 also starts decoder inputs with it.
   --token-types   BERT only: forward also takes token_type_ids.
   --head lm       GPT-2 only: GPT2LMHeadModel instead of the classifier.
   --word-embed-proj-dim N  OPT only: embeddings N wide with project_in / project_out (Linear, no bias)
                   when N != hidden (as opt-350m).
   --post-ln       OPT only: do_layer_norm_before=False (post-LN, as opt-350m); HF then has no decoder
                   final_layer_norm.
+  --gated         T5 only: T5 v1.1 feed-forward (wi_0, wi_1, gelu_new) instead of wi + ReLU.
+  --no-tie-word-embeddings  T5 only: independent lm_head and no d_model**-0.5 rescale (T5 v1.1).
   --check         also print the max |eager - exported| logit difference over random right-padded
-                  batches of several lengths, reloading the file with torch.jit.load, and the file's
-                  parameter count, as JSON on stdout.
+                  batches of several lengths (T5: with decoder inputs of several lengths), reloading the
+                  file with torch.jit.load, and the file's parameter count, as JSON on stdout.
 
 Weights follow HF's _init_weights for the family (N(0, 0.02), zero biases, LayerNorm 1/0; GPT-2's
-scaled c_proj init), then by default LayerNorm weights/biases and Linear/Conv1D biases are perturbed, so that a rebuild that ignores them is caught.
+scaled c_proj init; T5's Mesh TensorFlow init), then by default LayerNorm weights/biases (T5: RMS norm
+weights) and Linear/Conv1D biases are perturbed, so that a rebuild that ignores them is caught.
 Random batches never use the pad id or another special id of the family for a real token.
 """
 
@@ -75,6 +82,10 @@ def parse_args(argv=None):
     p.add_argument("--head", choices=("cls", "lm"), default=None, help="GPT-2: cls (default) or lm")
     p.add_argument("--word-embed-proj-dim", type=int, default=None, help="OPT: word_embed_proj_dim")
     p.add_argument("--post-ln", action="store_true", help="OPT: do_layer_norm_before=False")
+    p.add_argument("--gated", action="store_true", help="T5: gated-gelu feed-forward (T5 v1.1)")
+    p.add_argument("--tie-word-embeddings", dest="tie_word_embeddings", action="store_true", default=True)
+    p.add_argument("--no-tie-word-embeddings", dest="tie_word_embeddings", action="store_false",
+                   help="T5: untied lm_head, no rescale (T5 v1.1)")
     p.add_argument("--perturb-norms", dest="perturb_norms", action="store_true", default=True)
     p.add_argument("--no-perturb-norms", dest="perturb_norms", action="store_false")
     p.add_argument("--perturb-biases", dest="perturb_biases", action="store_true", default=True)
@@ -84,12 +95,16 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.token_types and args.family != "bert":
         p.error("--token-types is only supported for --family bert")
-    if args.head == "lm" and args.family != "gpt2":
-        p.error("--head lm is only supported for --family gpt2")
+    if args.head == "lm" and args.family not in ("gpt2", "t5"):
+        p.error("--head lm is only supported for --family gpt2 (t5 is always a seq2seq LM)")
+    if args.head == "cls" and args.family == "t5":
+        p.error("--family t5 exports T5ForConditionalGeneration (--head lm) only")
     if args.word_embed_proj_dim is not None and args.family != "opt":
         p.error("--word-embed-proj-dim is only supported for --family opt")
     if args.post_ln and args.family != "opt":
         p.error("--post-ln is only supported for --family opt")
+    if (args.gated or not args.tie_word_embeddings) and args.family != "t5":
+        p.error("--gated and --no-tie-word-embeddings are only supported for --family t5")
     if args.hidden % args.heads != 0:
         p.error(f"--hidden {args.hidden} must be a multiple of --heads {args.heads}")
     if args.pad_id is not None and not 0 <= args.pad_id < args.vocab:
@@ -127,6 +142,17 @@ def random_batch(gen: torch.Generator, lengths, vocab: int, pad_id: int, token_t
     return tuple(inputs)
 
 
+def random_decoder_ids(gen: torch.Generator, lengths, vocab: int, start_id: int, pad_id: int, avoid) -> torch.Tensor:
+    """T5 decoder_input_ids: decoder_start_token_id then random real tokens, right-padded with pad_id (the
+    forward has no decoder mask; with causal attention a row's real positions never see its padding)."""
+    seq = max(lengths)
+    ids = torch.full((len(lengths), seq), pad_id, dtype=torch.long)
+    for i, n in enumerate(lengths):
+        ids[i, 0] = start_id
+        ids[i, 1:n] = random_tokens(gen, n - 1, vocab, pad_id, avoid)
+    return ids
+
+
 class Batches:
     """Random inputs for one exported model: the family's forward arguments, its pad id and specials."""
 
@@ -136,9 +162,17 @@ class Batches:
         self.pad_id = config.pad_token_id
         # Encoder families keep drawing from [pad+1, vocab) (the files they export are unchanged).
         self.avoid = rm.special_token_ids(args.family, config) if args.family in rm.DECODER_FAMILIES else None
+        self.start_id = getattr(config, "decoder_start_token_id", None)
 
-    def make(self, gen: torch.Generator, lengths):
-        return random_batch(gen, lengths, self.args.vocab, self.pad_id, self.args.token_types, avoid=self.avoid)
+    def make(self, gen: torch.Generator, lengths, decoder_lengths=None):
+        batch = random_batch(gen, lengths, self.args.vocab, self.pad_id, self.args.token_types, avoid=self.avoid)
+        if self.family == "t5":
+            if decoder_lengths is None:
+                decoder_lengths = [max(1, n - 2) for n in lengths]
+            batch = batch + (
+                random_decoder_ids(gen, decoder_lengths, self.args.vocab, self.start_id, self.pad_id, self.avoid),
+            )
+        return batch
 
 
 def export(model: torch.nn.Module, mode: str, example):
@@ -150,14 +184,17 @@ def export(model: torch.nn.Module, mode: str, example):
 
 
 def check(model, exported, args, batches: Batches) -> dict:
-    """Max |eager - exported| over batches of several shapes, including ones unlike the trace example."""
+    """Max |eager - exported| over batches of several shapes, including ones unlike the trace example.
+    For T5 every batch also has its own decoder lengths (a single start token, short, longer than the
+    encoder input), and all outputs (logits and encoder states) are compared."""
     gen = torch.Generator().manual_seed(args.seed + 1)
     shapes = [[8, 5], [1], [3, 17, 9, 12], [args.max_positions, 2], [16] * 3]
+    decoder_shapes = [[6, 4], [1], [1, 5, 9, 2], [3, 7], [20, 20, 11]]
     worst = 0.0
     output_shapes = []
     with torch.no_grad():
-        for lengths in shapes:
-            batch = batches.make(gen, lengths)
+        for lengths, decoder_lengths in zip(shapes, decoder_shapes):
+            batch = batches.make(gen, lengths, decoder_lengths)
             want = model(*batch)
             got = exported(*batch)
             if len(got) != len(want):
@@ -178,6 +215,7 @@ def main(argv=None) -> int:
     config = rm.make_config(
         args.family, args.layers, args.hidden, args.heads, args.intermediate, args.vocab, args.max_positions,
         args.labels, pad_id=args.pad_id, word_embed_proj_dim=args.word_embed_proj_dim, post_ln=args.post_ln,
+        gated=args.gated, tie_word_embeddings=args.tie_word_embeddings,
     )
     model = rm.build_model(args.family, config, token_types=args.token_types, head=args.head)
     if args.perturb_norms:
@@ -188,7 +226,7 @@ def main(argv=None) -> int:
 
     batches = Batches(args, config)
     gen = torch.Generator().manual_seed(args.seed)
-    example = batches.make(gen, [8, 5])
+    example = batches.make(gen, [8, 5], [6, 4])
     with torch.no_grad():
         exported = export(model, args.mode, example)
     out_dir = os.path.dirname(os.path.abspath(args.out))

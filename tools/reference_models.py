@@ -1,9 +1,9 @@
 """Reference Hugging Face transformers models: BERT / RoBERTa / DistilBERT / GPT-2 / OPT sequence
-classifiers and the GPT-2 causal LM, written to match HF's modeling_*.py.
+classifiers, GPT-2 causal LM and T5 seq2seq LM, written to match HF's modeling_*.py.
 
 The module tree, parameter and buffer names and forward semantics follow HF's modeling_bert.py,
-modeling_roberta.py, modeling_distilbert.py (transformers 4.2x), modeling_gpt2.py and modeling_opt.py
-(eager attention, no cache, no head mask; each section says which release's rules it
+modeling_roberta.py, modeling_distilbert.py (transformers 4.2x), modeling_gpt2.py, modeling_opt.py and
+modeling_t5.py (eager attention, no cache, no head mask; each section says which release's rules it
 follows where releases differ), so a state dict from HF loads here and a TorchScript exported from these
 classes has the same names as one traced from HF with ``torchscript=True``:
 
@@ -12,6 +12,7 @@ classes has the same names as one traced from HF with ``torchscript=True``:
     distilbert.transformer.layer.0.attention.q_lin.weight, pre_classifier, classifier
     transformer.h.0.attn.c_attn.weight (GPT-2 Conv1D, [in, out]), transformer.ln_f, score / lm_head
     model.decoder.layers.0.self_attn.q_proj.weight, model.decoder.embed_positions.weight, score
+    shared, encoder.block.0.layer.0.SelfAttention.relative_attention_bias, decoder.block.0.layer.1.EncDecAttention.q
 
 Every class is scriptable with torch.jit.script (type annotations, no **kwargs) and traceable.
 Top-level forwards:
@@ -19,6 +20,8 @@ Top-level forwards:
     BertForSequenceClassificationWithTokenTypes  forward(input_ids, attention_mask, token_type_ids)
         (same parameters; a subclass only so that the scripted signature is exact)
     GPT2LMHeadModel              forward(input_ids, attention_mask) -> (logits [B, T, vocab],)
+    T5ForConditionalGeneration   forward(input_ids, attention_mask, decoder_input_ids)
+                                 -> (lm_logits [B, T_dec, vocab], encoder_last_hidden_state)
 GPT-2 and OPT classifiers read each row's last token that is not config.pad_token_id (see
 last_non_pad_token); default_pad_token_id gives each family's pad id for a vocabulary size.
 
@@ -34,10 +37,12 @@ Deliberate differences from HF, none of which changes the numbers:
   * HF's chunked feed-forward (chunk_size_feed_forward=0 by default) is a direct call here;
   * the masking constant is ``torch.finfo(dtype).min`` written as a per-dtype table (finfo is not
     available in TorchScript);
-  * tied output embeddings (GPT2LMHeadModel) share one Parameter, also in
+  * T5's float16 clamping of activations is left out (float32 only);
+  * tied output embeddings (GPT2LMHeadModel, T5 with tie_word_embeddings) share one Parameter, also in
     the TorchScript file; HF with torchscript=True clones it instead (same values, two tensors).
 """
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
@@ -672,7 +677,7 @@ class DistilBertForSequenceClassification(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------
-# Decoder-family configs (field names as in HF's GPT2Config / OPTConfig)
+# Decoder-family configs (field names as in HF's GPT2Config / OPTConfig / T5Config)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -722,6 +727,43 @@ class OPTConfig:
     def __post_init__(self):
         if self.word_embed_proj_dim is None:
             self.word_embed_proj_dim = self.hidden_size
+
+
+@dataclass
+class T5Config:
+    vocab_size: int = 32128
+    d_model: int = 512
+    d_kv: int = 64
+    d_ff: int = 2048
+    num_layers: int = 6
+    num_decoder_layers: Optional[int] = None  # None means num_layers
+    num_heads: int = 8
+    relative_attention_num_buckets: int = 32
+    relative_attention_max_distance: int = 128
+    dropout_rate: float = 0.1
+    layer_norm_epsilon: float = 1e-6
+    initializer_factor: float = 1.0
+    feed_forward_proj: str = "relu"  # "gated-gelu" for T5 v1.1 / flan-t5
+    tie_word_embeddings: bool = True  # original T5; v1.1 unties lm_head from shared
+    is_decoder: bool = False  # set per stack, as HF does with copy.deepcopy(config)
+    pad_token_id: int = 0
+    eos_token_id: int = 1
+    decoder_start_token_id: int = 0
+
+    def __post_init__(self):
+        if self.num_decoder_layers is None:
+            self.num_decoder_layers = self.num_layers
+
+    @property
+    def is_gated_act(self) -> bool:
+        return self.feed_forward_proj.split("-")[0] == "gated"
+
+    @property
+    def dense_act_fn(self) -> str:
+        # HF T5Config: "gated-gelu" means gelu_new (backwards compatibility with the v1.1 checkpoints).
+        if self.feed_forward_proj == "gated-gelu":
+            return "gelu_new"
+        return self.feed_forward_proj.split("-")[-1]
 
 
 class NewGELUActivation(nn.Module):
@@ -1162,16 +1204,398 @@ class OPTForSequenceClassification(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------
+# T5 (modeling_t5.py, transformers 4.3x: masks from get_extended_attention_mask / invert_attention_mask,
+# relative position bias computed by block 0 of each stack and reused by the later blocks).
+# --------------------------------------------------------------------------------------------------
+
+
+class T5LayerNorm(nn.Module):
+    """RMS norm: no mean subtraction, no bias; the variance is accumulated in float32."""
+
+    def __init__(self, hidden_size: int, eps: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(hidden_size))
+        self.variance_epsilon = eps
+
+    def forward(self, hidden_states: Tensor) -> Tensor:
+        variance = hidden_states.to(torch.float32).pow(2).mean(-1, keepdim=True)
+        hidden_states = hidden_states * torch.rsqrt(variance + self.variance_epsilon)
+        if self.weight.dtype == torch.float16 or self.weight.dtype == torch.bfloat16:
+            hidden_states = hidden_states.to(self.weight.dtype)
+        return self.weight * hidden_states
+
+
+class T5DenseActDense(nn.Module):
+    """wi -> act (relu) -> dropout -> wo, no biases."""
+
+    def __init__(self, config: T5Config):
+        super().__init__()
+        self.wi = nn.Linear(config.d_model, config.d_ff, bias=False)
+        self.wo = nn.Linear(config.d_ff, config.d_model, bias=False)
+        self.dropout = nn.Dropout(config.dropout_rate)
+        self.act = make_activation(config.dense_act_fn)
+
+    def forward(self, hidden_states: Tensor) -> Tensor:
+        hidden_states = self.wi(hidden_states)
+        hidden_states = self.act(hidden_states)
+        hidden_states = self.dropout(hidden_states)
+        if hidden_states.dtype != self.wo.weight.dtype and self.wo.weight.dtype != torch.int8:
+            hidden_states = hidden_states.to(self.wo.weight.dtype)
+        hidden_states = self.wo(hidden_states)
+        return hidden_states
+
+
+class T5DenseGatedActDense(nn.Module):
+    """T5 v1.1: act(wi_0(x)) * wi_1(x) -> dropout -> wo (act = gelu_new for "gated-gelu")."""
+
+    def __init__(self, config: T5Config):
+        super().__init__()
+        self.wi_0 = nn.Linear(config.d_model, config.d_ff, bias=False)
+        self.wi_1 = nn.Linear(config.d_model, config.d_ff, bias=False)
+        self.wo = nn.Linear(config.d_ff, config.d_model, bias=False)
+        self.dropout = nn.Dropout(config.dropout_rate)
+        self.act = make_activation(config.dense_act_fn)
+
+    def forward(self, hidden_states: Tensor) -> Tensor:
+        hidden_gelu = self.act(self.wi_0(hidden_states))
+        hidden_linear = self.wi_1(hidden_states)
+        hidden_states = hidden_gelu * hidden_linear
+        hidden_states = self.dropout(hidden_states)
+        if hidden_states.dtype != self.wo.weight.dtype and self.wo.weight.dtype != torch.int8:
+            hidden_states = hidden_states.to(self.wo.weight.dtype)
+        hidden_states = self.wo(hidden_states)
+        return hidden_states
+
+
+class T5LayerFF(nn.Module):
+    def __init__(self, config: T5Config):
+        super().__init__()
+        if config.is_gated_act:
+            self.DenseReluDense = T5DenseGatedActDense(config)
+        else:
+            self.DenseReluDense = T5DenseActDense(config)
+        self.layer_norm = T5LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
+        self.dropout = nn.Dropout(config.dropout_rate)
+
+    def forward(self, hidden_states: Tensor) -> Tensor:
+        forwarded_states = self.layer_norm(hidden_states)
+        forwarded_states = self.DenseReluDense(forwarded_states)
+        hidden_states = hidden_states + self.dropout(forwarded_states)
+        return hidden_states
+
+
+def _relative_position_bucket(
+    relative_position: Tensor, bidirectional: bool = True, num_buckets: int = 32, max_distance: int = 128
+) -> Tensor:
+    """HF T5Attention._relative_position_bucket (from Mesh TensorFlow), relative_position = key - query.
+
+    Bidirectional (encoder): half the buckets for keys after the query. Causal (decoder): only keys at or
+    before the query get distinct buckets (later keys fall into bucket 0, and are masked anyway). Of the
+    remaining buckets, half are exact distances 0..max_exact-1, the rest logarithmic up to max_distance."""
+    relative_buckets = torch.zeros_like(relative_position)  # HF starts from the int 0
+    if bidirectional:
+        num_buckets = num_buckets // 2
+        relative_buckets += (relative_position > 0).to(torch.long) * num_buckets
+        relative_position = torch.abs(relative_position)
+    else:
+        relative_position = -torch.min(relative_position, torch.zeros_like(relative_position))
+    max_exact = num_buckets // 2
+    is_small = relative_position < max_exact
+    relative_position_if_large = max_exact + (
+        torch.log(relative_position.float() / max_exact)
+        / math.log(max_distance / max_exact)
+        * (num_buckets - max_exact)
+    ).to(torch.long)
+    relative_position_if_large = torch.min(
+        relative_position_if_large, torch.full_like(relative_position_if_large, num_buckets - 1)
+    )
+    relative_buckets += torch.where(is_small, relative_position, relative_position_if_large)
+    return relative_buckets
+
+
+class T5Attention(nn.Module):
+    """q, k, v, o without biases and without 1/sqrt(d) scaling (folded into the init). The additive
+    position_bias (relative bias + mask) is computed here in block 0 and returned for reuse."""
+
+    has_relative_attention_bias: torch.jit.Final[bool]
+
+    def __init__(self, config: T5Config, has_relative_attention_bias: bool = False):
+        super().__init__()
+        self.is_decoder = config.is_decoder
+        self.has_relative_attention_bias = has_relative_attention_bias
+        self.relative_attention_num_buckets = config.relative_attention_num_buckets
+        self.relative_attention_max_distance = config.relative_attention_max_distance
+        self.d_model = config.d_model
+        self.key_value_proj_dim = config.d_kv
+        self.n_heads = config.num_heads
+        self.dropout = config.dropout_rate
+        self.inner_dim = self.n_heads * self.key_value_proj_dim
+        self.q = nn.Linear(self.d_model, self.inner_dim, bias=False)
+        self.k = nn.Linear(self.d_model, self.inner_dim, bias=False)
+        self.v = nn.Linear(self.d_model, self.inner_dim, bias=False)
+        self.o = nn.Linear(self.inner_dim, self.d_model, bias=False)
+        if self.has_relative_attention_bias:
+            self.relative_attention_bias = nn.Embedding(self.relative_attention_num_buckets, self.n_heads)
+
+    def compute_bias(self, query_length: int, key_length: int, device: torch.device) -> Tensor:
+        """[1, heads, query_length, key_length] learned bias per relative-position bucket."""
+        context_position = torch.arange(query_length, dtype=torch.long, device=device)[:, None]
+        memory_position = torch.arange(key_length, dtype=torch.long, device=device)[None, :]
+        relative_position = memory_position - context_position
+        relative_position_bucket = _relative_position_bucket(
+            relative_position,
+            bidirectional=(not self.is_decoder),
+            num_buckets=self.relative_attention_num_buckets,
+            max_distance=self.relative_attention_max_distance,
+        )
+        values = self.relative_attention_bias(relative_position_bucket)  # [q, k, heads]
+        values = values.permute([2, 0, 1]).unsqueeze(0)
+        return values
+
+    def shape(self, states: Tensor, batch_size: int) -> Tensor:
+        return states.view(batch_size, -1, self.n_heads, self.key_value_proj_dim).transpose(1, 2)
+
+    def unshape(self, states: Tensor, batch_size: int) -> Tensor:
+        return states.transpose(1, 2).contiguous().view(batch_size, -1, self.inner_dim)
+
+    def forward(
+        self,
+        hidden_states: Tensor,
+        mask: Optional[Tensor] = None,
+        key_value_states: Optional[Tensor] = None,
+        position_bias: Optional[Tensor] = None,
+    ) -> Tuple[Tensor, Tensor]:
+        batch_size = hidden_states.size(0)
+        seq_length = hidden_states.size(1)
+        # Self-attention, or cross-attention over the encoder output when key_value_states is given.
+        current_states = hidden_states if key_value_states is None else key_value_states
+        query_states = self.shape(self.q(hidden_states), batch_size)
+        key_states = self.shape(self.k(current_states), batch_size)
+        value_states = self.shape(self.v(current_states), batch_size)
+
+        scores = torch.matmul(query_states, key_states.transpose(3, 2))
+        if position_bias is None:
+            key_length = key_states.size(2)
+            if self.has_relative_attention_bias:
+                position_bias = self.compute_bias(seq_length, key_length, scores.device)
+                position_bias = position_bias[:, :, -seq_length:, :]
+            else:
+                position_bias = torch.zeros(
+                    (1, self.n_heads, seq_length, key_length), device=scores.device, dtype=scores.dtype
+                )
+            if mask is not None:
+                position_bias = position_bias + mask[:, :, :, :key_length]
+        scores = scores + position_bias
+        attn_weights = F.softmax(scores.float(), dim=-1).type_as(scores)
+        attn_weights = F.dropout(attn_weights, p=self.dropout, training=self.training)
+        attn_output = self.unshape(torch.matmul(attn_weights, value_states), batch_size)
+        attn_output = self.o(attn_output)
+        return (attn_output, position_bias)
+
+
+class T5LayerSelfAttention(nn.Module):
+    def __init__(self, config: T5Config, has_relative_attention_bias: bool = False):
+        super().__init__()
+        self.SelfAttention = T5Attention(config, has_relative_attention_bias=has_relative_attention_bias)
+        self.layer_norm = T5LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
+        self.dropout = nn.Dropout(config.dropout_rate)
+
+    def forward(
+        self, hidden_states: Tensor, attention_mask: Optional[Tensor] = None, position_bias: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor]:
+        normed_hidden_states = self.layer_norm(hidden_states)
+        attention_output = self.SelfAttention(normed_hidden_states, attention_mask, None, position_bias)
+        hidden_states = hidden_states + self.dropout(attention_output[0])
+        return (hidden_states, attention_output[1])
+
+
+class T5LayerCrossAttention(nn.Module):
+    def __init__(self, config: T5Config):
+        super().__init__()
+        self.EncDecAttention = T5Attention(config, has_relative_attention_bias=False)
+        self.layer_norm = T5LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
+        self.dropout = nn.Dropout(config.dropout_rate)
+
+    def forward(
+        self,
+        hidden_states: Tensor,
+        key_value_states: Tensor,
+        attention_mask: Optional[Tensor] = None,
+        position_bias: Optional[Tensor] = None,
+    ) -> Tuple[Tensor, Tensor]:
+        normed_hidden_states = self.layer_norm(hidden_states)
+        attention_output = self.EncDecAttention(normed_hidden_states, attention_mask, key_value_states, position_bias)
+        layer_output = hidden_states + self.dropout(attention_output[0])
+        return (layer_output, attention_output[1])
+
+
+class T5Block(nn.Module):
+    """layer.0 self-attention, (decoder) layer.1 cross-attention, layer.-1 feed-forward.
+
+    HF also clamps float16 activations here; a no-op in float32, so left out."""
+
+    is_decoder: torch.jit.Final[bool]
+
+    def __init__(self, config: T5Config, has_relative_attention_bias: bool = False):
+        super().__init__()
+        self.is_decoder = config.is_decoder
+        layers: List[nn.Module] = [
+            T5LayerSelfAttention(config, has_relative_attention_bias=has_relative_attention_bias)
+        ]
+        if self.is_decoder:
+            layers.append(T5LayerCrossAttention(config))
+        layers.append(T5LayerFF(config))
+        self.layer = nn.ModuleList(layers)
+
+    def forward(
+        self,
+        hidden_states: Tensor,
+        attention_mask: Optional[Tensor],
+        position_bias: Optional[Tensor],
+        encoder_hidden_states: Optional[Tensor],
+        encoder_attention_mask: Optional[Tensor],
+        encoder_decoder_position_bias: Optional[Tensor],
+    ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """-> (hidden_states, self-attention position bias, cross-attention position bias or None)."""
+        self_attention_outputs = self.layer[0](hidden_states, attention_mask, position_bias)
+        hidden_states = self_attention_outputs[0]
+        position_bias = self_attention_outputs[1]
+        if self.is_decoder:
+            assert encoder_hidden_states is not None
+            cross_attention_outputs = self.layer[1](
+                hidden_states, encoder_hidden_states, encoder_attention_mask, encoder_decoder_position_bias
+            )
+            hidden_states = cross_attention_outputs[0]
+            encoder_decoder_position_bias = cross_attention_outputs[1]
+        hidden_states = self.layer[-1](hidden_states)
+        return (hidden_states, position_bias, encoder_decoder_position_bias)
+
+
+class T5Stack(nn.Module):
+    """embed_tokens (the shared table) -> dropout -> blocks -> final_layer_norm -> dropout.
+
+    Masks (transformers 4.3x ModuleUtilsMixin): encoder self-attention (1 - mask) * finfo.min as
+    [B, 1, 1, S]; decoder self-attention the causal [B, 1, T, T] of create_extended_attention_mask_for_decoder
+    times the decoder mask (all ones: the forward takes no decoder_attention_mask), turned into
+    (1 - m) * finfo.min; cross-attention invert_attention_mask(encoder mask), [B, 1, 1, S]."""
+
+    is_decoder: torch.jit.Final[bool]
+
+    def __init__(self, config: T5Config, embed_tokens: nn.Embedding):
+        super().__init__()
+        self.embed_tokens = embed_tokens
+        self.is_decoder = config.is_decoder
+        num_layers = config.num_decoder_layers if self.is_decoder else config.num_layers
+        self.block = nn.ModuleList(
+            [T5Block(config, has_relative_attention_bias=bool(i == 0)) for i in range(num_layers)]
+        )
+        self.final_layer_norm = T5LayerNorm(config.d_model, eps=config.layer_norm_epsilon)
+        self.dropout = nn.Dropout(config.dropout_rate)
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Optional[Tensor] = None,
+        encoder_hidden_states: Optional[Tensor] = None,
+        encoder_attention_mask: Optional[Tensor] = None,
+    ) -> Tuple[Tensor]:
+        batch_size = input_ids.size(0)
+        seq_length = input_ids.size(1)
+        inputs_embeds = self.embed_tokens(input_ids)
+        dtype = inputs_embeds.dtype
+        if attention_mask is None:
+            attention_mask = torch.ones(batch_size, seq_length, device=inputs_embeds.device)
+        if self.is_decoder:
+            # create_extended_attention_mask_for_decoder: key j is visible from query i iff j <= i.
+            seq_ids = torch.arange(seq_length, device=inputs_embeds.device)
+            causal_mask = seq_ids[None, None, :].repeat(batch_size, seq_length, 1) <= seq_ids[None, :, None]
+            causal_mask = causal_mask.to(attention_mask.dtype)
+            extended_attention_mask = causal_mask[:, None, :, :] * attention_mask[:, None, None, :]
+        else:
+            extended_attention_mask = attention_mask[:, None, None, :]
+        extended_attention_mask = (1.0 - extended_attention_mask.to(dtype)) * mask_min(dtype)
+
+        encoder_extended_attention_mask: Optional[Tensor] = None
+        if self.is_decoder and encoder_hidden_states is not None:
+            if encoder_attention_mask is None:
+                encoder_attention_mask = torch.ones(
+                    encoder_hidden_states.size(0), encoder_hidden_states.size(1), device=inputs_embeds.device
+                )
+            encoder_extended_attention_mask = (1.0 - encoder_attention_mask[:, None, None, :].to(dtype)) * mask_min(
+                dtype
+            )
+
+        position_bias: Optional[Tensor] = None
+        encoder_decoder_position_bias: Optional[Tensor] = None
+        hidden_states = self.dropout(inputs_embeds)
+        for layer_module in self.block:
+            layer_outputs = layer_module(
+                hidden_states,
+                extended_attention_mask,
+                position_bias,
+                encoder_hidden_states,
+                encoder_extended_attention_mask,
+                encoder_decoder_position_bias,
+            )
+            hidden_states = layer_outputs[0]
+            # Block 0 returns the bias with the mask already added; later blocks reuse it as is.
+            position_bias = layer_outputs[1]
+            encoder_decoder_position_bias = layer_outputs[2]
+        hidden_states = self.final_layer_norm(hidden_states)
+        hidden_states = self.dropout(hidden_states)
+        return (hidden_states,)
+
+
+class T5ForConditionalGeneration(nn.Module):
+    """shared embedding, encoder, decoder, lm_head (no bias).
+
+    forward(input_ids, attention_mask, decoder_input_ids) -> (lm_logits [B, T_dec, V], encoder_last_hidden_state)
+    which is what HF returns with return_dict=False (torchscript=True) and use_cache=False; with the default
+    use_cache=True HF puts past_key_values between the two. decoder_input_ids start with
+    decoder_start_token_id (= pad, 0); there is no decoder padding mask (HF uses all ones when none is given).
+
+    tie_word_embeddings=True (original T5): lm_head.weight is shared.weight and the decoder output is scaled
+    by d_model**-0.5 before lm_head; False (v1.1): an independent lm_head and no rescale."""
+
+    tie_word_embeddings: torch.jit.Final[bool]
+
+    def __init__(self, config: T5Config):
+        super().__init__()
+        self.model_dim = config.d_model
+        self.tie_word_embeddings = config.tie_word_embeddings
+        self.shared = nn.Embedding(config.vocab_size, config.d_model)
+        encoder_config = copy.deepcopy(config)
+        encoder_config.is_decoder = False
+        self.encoder = T5Stack(encoder_config, self.shared)
+        decoder_config = copy.deepcopy(config)
+        decoder_config.is_decoder = True
+        self.decoder = T5Stack(decoder_config, self.shared)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        if config.tie_word_embeddings:
+            self.lm_head.weight = self.shared.weight
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, decoder_input_ids: Tensor) -> Tuple[Tensor, Tensor]:
+        encoder_hidden_states = self.encoder(input_ids, attention_mask, None, None)[0]
+        sequence_output = self.decoder(decoder_input_ids, None, encoder_hidden_states, attention_mask)[0]
+        if self.tie_word_embeddings:
+            # Rescale output before projecting on vocab (Mesh TensorFlow).
+            sequence_output = sequence_output * (self.model_dim**-0.5)
+        lm_logits = self.lm_head(sequence_output)
+        return (lm_logits, encoder_hidden_states)
+
+
+# --------------------------------------------------------------------------------------------------
 # Construction and initialisation
 # --------------------------------------------------------------------------------------------------
 
-FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "opt")
-DECODER_FAMILIES = ("gpt2", "opt")
+FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "opt", "t5")
+DECODER_FAMILIES = ("gpt2", "opt", "t5")
 
 # Sizes of the families' own vocabularies (HF configs); the special ids below depend on whether the
 # vocabulary given is the family's own. GPT-2's BPE has one special token, <|endoftext|> = 50256.
 GPT2_VOCAB_SIZE = 50257
 OPT_VOCAB_SIZE = 50272  # <s>=0 <pad>=1 </s>=2 <unk>=3, then GPT-2's BPE (padded to a multiple of 8)
+T5_VOCAB_SIZE = 32128  # <pad>=0 </s>=1 <unk>=2, sentinels <extra_id_N> from 32000, unused rows to 32127
 
 
 def default_pad_token_id(family: str, vocab: Optional[int] = None) -> int:
@@ -1179,7 +1603,7 @@ def default_pad_token_id(family: str, vocab: Optional[int] = None) -> int:
 
     gpt2: GPT-2 has no pad token; classifiers use eos <|endoftext|>, the last id (50256 for 50257).
     opt: <pad> = 1 with OPT's own vocabulary; with any other (e.g. GPT-2's BPE) the last id, <|endoftext|>.
-    bert/distilbert 0, roberta 1."""
+    t5: <pad> = 0 (also decoder_start_token_id). bert/distilbert 0, roberta 1."""
     if family in ("gpt2", "opt") and vocab is None:
         vocab = GPT2_VOCAB_SIZE if family == "gpt2" else OPT_VOCAB_SIZE
     if family == "gpt2":
@@ -1207,20 +1631,24 @@ def make_config(
     pad_id: Optional[int] = None,
     word_embed_proj_dim: Optional[int] = None,
     post_ln: bool = False,
+    gated: bool = False,
+    tie_word_embeddings: bool = True,
 ):
     """The HF config for a family from the common CLI hyperparameters.
 
     ``max_positions`` is the longest input sequence. For RoBERTa the position table has
     max_positions + 2 rows (HF: 514 for 512 tokens), because positions start at padding_idx + 1 = 2;
-    OPT's table also has 2 more rows (offset 2).
-    ``intermediate`` is the FFN width (GPT-2 n_inner, OPT ffn_dim).
+    OPT's table also has 2 more rows (offset 2). T5 has relative positions only (no table).
+    ``intermediate`` is the FFN width (GPT-2 n_inner, OPT ffn_dim, T5 d_ff); T5's d_kv is hidden / heads.
     ``pad_id`` overrides the family's default pad id (default_pad_token_id). The remaining options belong
-    to OPT: word_embed_proj_dim and post_ln.
+    to one family each: word_embed_proj_dim and post_ln to OPT, gated and tie_word_embeddings to T5.
     """
     if word_embed_proj_dim is not None and family != "opt":
         raise ValueError("word_embed_proj_dim is an OPT option")
     if post_ln and family != "opt":
         raise ValueError("post_ln is an OPT option")
+    if (gated or not tie_word_embeddings) and family != "t5":
+        raise ValueError("gated and tie_word_embeddings are T5 options")
     pad = default_pad_token_id(family, vocab) if pad_id is None else pad_id
     if not 0 <= pad < vocab:
         raise ValueError(f"pad id {pad} is outside the vocabulary [0, {vocab})")
@@ -1287,12 +1715,28 @@ def make_config(
             eos_token_id=eos,
             num_labels=labels,
         )
+    if family == "t5":
+        if hidden % heads != 0:
+            raise ValueError(f"hidden {hidden} is not a multiple of heads {heads} (d_kv = hidden / heads)")
+        return T5Config(
+            vocab_size=vocab,
+            d_model=hidden,
+            d_kv=hidden // heads,
+            d_ff=intermediate,
+            num_layers=layers,
+            num_decoder_layers=layers,
+            num_heads=heads,
+            feed_forward_proj="gated-gelu" if gated else "relu",
+            tie_word_embeddings=tie_word_embeddings,
+            pad_token_id=pad,
+            decoder_start_token_id=pad,
+        )
     raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
 
 
 def special_token_ids(family: str, config) -> List[int]:
     """Ids a random "real" token must not take: the pad id and, for the decoder families, every other
-    special id of the vocabulary (all of OPT's own specials when the vocabulary is OPT's)."""
+    special id of the vocabulary (all of OPT's / T5's own specials when the vocabulary is theirs)."""
     ids = {config.pad_token_id}
     if family == "gpt2":
         ids |= {config.bos_token_id, config.eos_token_id}
@@ -1300,19 +1744,26 @@ def special_token_ids(family: str, config) -> List[int]:
         ids |= {config.bos_token_id, config.eos_token_id}
         if config.vocab_size == OPT_VOCAB_SIZE:
             ids |= {0, 1, 2, 3}
+    elif family == "t5":
+        ids |= {config.eos_token_id, config.decoder_start_token_id, 0, 1, 2}  # T5's <pad> </s> <unk>
+        if config.vocab_size == T5_VOCAB_SIZE:
+            ids |= set(range(32000, T5_VOCAB_SIZE))
     return sorted(ids)
 
 
 def build_model(family: str, config, token_types: bool = False, head: Optional[str] = None) -> nn.Module:
     """A fresh (HF-initialised) model for the family.
 
-    head: None or "cls" for the sequence classifiers; "lm" for GPT2LMHeadModel."""
+    head: None or "cls" for the sequence classifiers; "lm" for GPT2LMHeadModel. T5 is always
+    T5ForConditionalGeneration (head None or "lm")."""
     if token_types and family != "bert":
         raise ValueError(f"--token-types is only supported for bert, not {family}")
     if head not in (None, "cls", "lm"):
         raise ValueError(f"unknown head {head!r}; expected cls or lm")
-    if head == "lm" and family != "gpt2":
-        raise ValueError(f"head 'lm' is only implemented for gpt2, not {family}")
+    if head == "lm" and family not in ("gpt2", "t5"):
+        raise ValueError(f"head 'lm' is only implemented for gpt2 and t5, not {family}")
+    if head == "cls" and family == "t5":
+        raise ValueError("t5 is T5ForConditionalGeneration only (head 'lm')")
     if family == "bert":
         cls = BertForSequenceClassificationWithTokenTypes if token_types else BertForSequenceClassification
         model = cls(config)
@@ -1327,6 +1778,10 @@ def build_model(family: str, config, token_types: bool = False, head: Optional[s
     elif family == "opt":
         model = OPTForSequenceClassification(config)
         init_weights(model, config.init_std)
+        return model
+    elif family == "t5":
+        model = T5ForConditionalGeneration(config)
+        init_t5_weights(model, config)
         return model
     else:
         raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
@@ -1365,8 +1820,39 @@ def init_gpt2_weights(model: nn.Module, config: GPT2Config) -> None:
 
 
 @torch.no_grad()
+def init_t5_weights(model: nn.Module, config: T5Config) -> None:
+    """T5PreTrainedModel._init_weights (Mesh TensorFlow init, initializer_factor 1.0): shared N(0, 1)
+    (and an untied lm_head too), wi ~ d_model**-0.5, wo ~ d_ff**-0.5, q ~ (d_model*d_kv)**-0.5,
+    k, v ~ d_model**-0.5, o ~ (heads*d_kv)**-0.5, relative_attention_bias ~ d_model**-0.5, RMS norm 1."""
+    factor = config.initializer_factor
+    for module in model.modules():
+        if isinstance(module, T5LayerNorm):
+            module.weight.fill_(factor * 1.0)
+        elif isinstance(module, T5ForConditionalGeneration):
+            module.shared.weight.normal_(mean=0.0, std=factor * 1.0)
+            if not config.tie_word_embeddings:
+                module.lm_head.weight.normal_(mean=0.0, std=factor * 1.0)
+        elif isinstance(module, T5DenseActDense):
+            module.wi.weight.normal_(mean=0.0, std=factor * (config.d_model**-0.5))
+            module.wo.weight.normal_(mean=0.0, std=factor * (config.d_ff**-0.5))
+        elif isinstance(module, T5DenseGatedActDense):
+            module.wi_0.weight.normal_(mean=0.0, std=factor * (config.d_model**-0.5))
+            module.wi_1.weight.normal_(mean=0.0, std=factor * (config.d_model**-0.5))
+            module.wo.weight.normal_(mean=0.0, std=factor * (config.d_ff**-0.5))
+        elif isinstance(module, T5Attention):
+            d_model, d_kv, n_heads = config.d_model, config.d_kv, config.num_heads
+            module.q.weight.normal_(mean=0.0, std=factor * ((d_model * d_kv) ** -0.5))
+            module.k.weight.normal_(mean=0.0, std=factor * (d_model**-0.5))
+            module.v.weight.normal_(mean=0.0, std=factor * (d_model**-0.5))
+            module.o.weight.normal_(mean=0.0, std=factor * ((n_heads * d_kv) ** -0.5))
+            if module.has_relative_attention_bias:
+                module.relative_attention_bias.weight.normal_(mean=0.0, std=factor * (d_model**-0.5))
+
+
+@torch.no_grad()
 def perturb_norms(model: nn.Module, scale: float = 0.1) -> None:
-    """Move every LayerNorm off (1, 0): weight 1 + scale*N(0,1), bias scale*N(0,1).
+    """Move every LayerNorm off (1, 0): weight 1 + scale*N(0,1), bias scale*N(0,1); T5's RMS norm weight
+    (it has no bias) likewise.
 
     Test models only: a rebuild that drops or misplaces a LayerNorm's affine parameters then changes
     the logits instead of passing by accident."""
@@ -1374,18 +1860,24 @@ def perturb_norms(model: nn.Module, scale: float = 0.1) -> None:
         if isinstance(module, nn.LayerNorm):
             module.weight.add_(torch.randn_like(module.weight) * scale)
             module.bias.add_(torch.randn_like(module.bias) * scale)
+        elif isinstance(module, T5LayerNorm):
+            module.weight.add_(torch.randn_like(module.weight) * scale)
 
 
 @torch.no_grad()
 def perturb_biases(model: nn.Module, scale: float = 0.02) -> None:
-    """Give every Linear and Conv1D a non-zero bias (HF initialises them to zero), for the same reason."""
+    """Give every Linear and Conv1D a non-zero bias (HF initialises them to zero), for the same reason.
+    (T5 has no biases at all.)"""
     for module in model.modules():
         if isinstance(module, (nn.Linear, Conv1D)) and module.bias is not None:
             module.bias.add_(torch.randn_like(module.bias) * scale)
 
 
 def forward_arg_names(model: nn.Module) -> List[str]:
-    """Names of the top-level forward's arguments (input_ids, attention_mask[, token_type_ids])."""
+    """Names of the top-level forward's arguments (input_ids, attention_mask[, token_type_ids |
+    decoder_input_ids])."""
     if isinstance(model, BertForSequenceClassificationWithTokenTypes):
         return ["input_ids", "attention_mask", "token_type_ids"]
+    if isinstance(model, T5ForConditionalGeneration):
+        return ["input_ids", "attention_mask", "decoder_input_ids"]
     return ["input_ids", "attention_mask"]

@@ -1,17 +1,21 @@
 #!/usr/bin/python3
-"""Load a TorchScript sequence classifier in Python and print its logits on a padded batch, as JSON.
+"""Load a TorchScript model in Python and print its logits on a padded batch, as JSON.
 
 Usage (Debian's PyTorch 1.13; the python3 first on PATH may have no torch):
 
     /usr/bin/python3 tools/run_torchscript.py MODEL.pt --ids "101,2023,102" [--ids "101,7592,2088,999,102" ...]
-        [--pad-id 0] [--token-types "0,0,0" ...]
+        [--pad-id 0] [--token-types "0,0,0" ...] [--decoder-ids "0,363" ...] [--decoder-start-id 0]
 
 Each --ids is one sequence of token ids; the batch is right-padded with --pad-id (default 0; RoBERTa's
 <pad> is 1, though with a correct mask the logits do not depend on it) and attention_mask is 1 on real
-tokens. If the model's forward takes a third argument (token_type_ids) it gets the --token-types given,
-or zeros. Prints {"logits": [[...], ...], "num_params": N, "forward_args": [...]} to stdout; exits 1 with a
-message on stderr if the model cannot be loaded or run. Used by the end-to-end tests to prove that a model
-written by lwm loads and runs in Python.
+tokens. If the model's forward takes a third argument (token_type_ids) it gets the --token-types given, or
+zeros. GPT-2 / OPT classifiers pick each row's last token that is not their pad id, so pad with the model's
+pad id (--pad-id 50256 for tools/export_reference.py --family gpt2 --vocab 50257); otherwise the padded rows
+give other logits. A T5ForConditionalGeneration (third argument decoder_input_ids) gets the --decoder-ids
+given (one per --ids, right-padded with --pad-id), or one --decoder-start-id (default 0) per row; its logits
+are [B, T_dec, vocab]. Prints {"logits": [[...], ...], "num_params": N, "forward_args": [...]} to stdout;
+exits 1 with a message on stderr if the model cannot be loaded or run. Used by the end-to-end tests to prove
+that a model written by lwm loads and runs in Python.
 """
 
 import argparse
@@ -55,6 +59,8 @@ def main(argv=None) -> int:
     p.add_argument("--ids", action="append", required=True, help="comma-separated token ids of one sequence")
     p.add_argument("--token-types", action="append", help="comma-separated token type ids, one per --ids")
     p.add_argument("--pad-id", type=int, default=0)
+    p.add_argument("--decoder-ids", action="append", help="T5: comma-separated decoder_input_ids, one per --ids")
+    p.add_argument("--decoder-start-id", type=int, default=0, help="T5: decoder start token when no --decoder-ids")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -78,6 +84,14 @@ def main(argv=None) -> int:
     names = forward_arg_names(model)
     input_ids, attention_mask, token_type_ids = padded_batch(sequences, args.pad_id, types)
     inputs = [input_ids, attention_mask, token_type_ids][: max(1, min(len(names), 3))]
+    if len(names) >= 3 and names[2] == "decoder_input_ids":
+        if args.decoder_ids:
+            if len(args.decoder_ids) != len(sequences):
+                raise SystemExit("run_torchscript: give one --decoder-ids per --ids")
+            decoder = [parse_id_list(s, "--decoder-ids") for s in args.decoder_ids]
+        else:
+            decoder = [[args.decoder_start_id] for _ in sequences]
+        inputs[2] = padded_batch(decoder, args.pad_id)[0]
 
     try:
         with torch.no_grad():
