@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lwm/common/error.h"
+#include "lwm/data/byte_level_bpe.h"
 #include "lwm/data/wordpiece.h"
 
 namespace fs = std::filesystem;
@@ -40,22 +41,72 @@ WordPieceOptions options_from_config(const fs::path& config) {
   return o;
 }
 
+// model.type of a tokenizer.json, or "" when it cannot be read (the WordPiece loader then reports why).
+std::string model_type(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  try {
+    nlohmann::json j = nlohmann::json::parse(in);
+    if (j.is_object() && j.contains("model") && j["model"].is_object()) return j["model"].value("type", "");
+  } catch (const nlohmann::json::exception&) {
+  }
+  return "";
+}
+
+void check_family(const std::string& family) {
+  for (const char* f : {"", "bert", "distilbert", "roberta", "gpt2", "opt", "t5"}) {
+    if (family == f) return;
+  }
+  throw UsageError("unknown tokenizer family '" + family +
+                   "' (expected bert, distilbert, roberta, gpt2, opt or t5)");
+}
+
+// The family a byte-level BPE tokenizer is built for ("" when unknown). BERT-family models use
+// WordPiece and T5 SentencePiece: a BPE tokenizer for one of them is the wrong file.
+std::string bpe_family(const std::string& family, const fs::path& file) {
+  if (family == "bert" || family == "distilbert" || family == "t5") {
+    throw DataError(file.string() + ": a byte-level BPE tokenizer cannot serve a " + family + " model (" +
+                    (family == "t5" ? "T5 uses SentencePiece: spiece.model"
+                                    : "BERT-family models use WordPiece: vocab.txt") +
+                    ")");
+  }
+  return family;
+}
+
+std::unique_ptr<Tokenizer> bpe_files(const fs::path& vocab_json, const fs::path& merges_txt,
+                                     const std::string& family) {
+  std::string f = bpe_family(family, vocab_json);
+  return ByteLevelBpeTokenizer::from_files(vocab_json, merges_txt, f.empty() ? "gpt2" : f);
+}
+
+std::unique_ptr<Tokenizer> tokenizer_json(const fs::path& path, const std::string& family) {
+  if (model_type(path) == "BPE")
+    return ByteLevelBpeTokenizer::from_tokenizer_json(path, bpe_family(family, path));
+  return WordPieceTokenizer::from_tokenizer_json(path);
+}
+
 }  // namespace
 
-std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path) {
+std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::string& family) {
+  check_family(family);
   std::error_code ec;
   if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such tokenizer file or directory");
   if (fs::is_directory(path, ec)) {
     // tokenizer.json first: it states the casing and the template itself (AutoTokenizer's choice too).
-    if (fs::exists(path / "tokenizer.json", ec))
-      return WordPieceTokenizer::from_tokenizer_json(path / "tokenizer.json");
+    if (fs::exists(path / "tokenizer.json", ec)) return tokenizer_json(path / "tokenizer.json", family);
     if (fs::exists(path / "vocab.txt", ec)) {
       return WordPieceTokenizer::from_vocab_file(path / "vocab.txt",
                                                  options_from_config(path / "tokenizer_config.json"));
     }
-    throw DataError(path.string() + ": directory holds neither tokenizer.json nor vocab.txt");
+    if (fs::exists(path / "vocab.json", ec) || fs::exists(path / "merges.txt", ec))
+      return bpe_files(path / "vocab.json", path / "merges.txt", family);
+    throw DataError(path.string() +
+                    ": directory holds neither tokenizer.json nor vocab.txt nor vocab.json + merges.txt");
   }
-  if (path.extension() == ".json") return WordPieceTokenizer::from_tokenizer_json(path);
+  const std::string name = path.filename().string();
+  if (name == "vocab.json") return bpe_files(path, path.parent_path() / "merges.txt", family);
+  if (name == "merges.txt") return bpe_files(path.parent_path() / "vocab.json", path, family);
+  if (path.extension() == ".json") return tokenizer_json(path, family);
   return WordPieceTokenizer::from_vocab_file(
       path, options_from_config(path.parent_path() / "tokenizer_config.json"));
 }

@@ -16,22 +16,35 @@ struct Encoding {
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  // Encodes one text or a pair with the family's template ([CLS] A [SEP] B [SEP] for BERT),
+  // Encodes one text or a pair with the family's template ([CLS] A [SEP] B [SEP] for BERT,
+  // <s> A </s></s> B </s> for RoBERTa, A B for GPT-2),
   // truncated to max_length tokens in total (pairs: longest-first). An empty `b` means a single text.
   // max_length <= 0: no truncation.
   virtual Encoding encode(const std::string& a, const std::string& b, int max_length) const = 0;
   virtual int64_t vocab_size() const = 0;
   virtual int64_t pad_id() const = 0;
-  virtual std::string kind() const = 0;  // "wordpiece", ...
+  virtual std::string kind() const = 0;  // "wordpiece", "byte-level-bpe"
 };
 
-// Loads vocab.txt or a Hugging Face tokenizer.json (WordPiece), or a directory holding one of them.
-// Throws DataError on a missing/malformed file.
-// A directory: tokenizer.json if present (it states casing and template itself), else vocab.txt.
+// Loads a tokenizer: WordPiece (vocab.txt, or a tokenizer.json whose model.type is "WordPiece") or
+// byte-level BPE (vocab.json + merges.txt, or a tokenizer.json whose model.type is "BPE").
+// Throws DataError on a missing/malformed file, UsageError on an unknown family.
+// `path`:
+//   a directory: tokenizer.json if present (dispatched on model.type), else vocab.txt (WordPiece),
+//     else vocab.json + merges.txt (BPE);
+//   a file named vocab.json or merges.txt: BPE, with the other file beside it;
+//   any other file ending in .json: a tokenizer.json (dispatched on model.type);
+//   any other file: a vocab.txt.
 // vocab.txt takes do_lower_case / strip_accents / tokenize_chinese_chars and the special token
 // names from a tokenizer_config.json beside it, if there is one (else BertTokenizer's defaults:
-// lower-case and strip accents). A file ending in .json is read as tokenizer.json, any other as vocab.txt.
-// See lwm/data/wordpiece.h for the exact tokenization rules.
-std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path);
+// lower-case and strip accents). See lwm/data/wordpiece.h for the exact tokenization rules.
+// `family` is the model family: "" (unknown), "bert", "distilbert", "roberta", "gpt2", "opt" or "t5".
+//   WordPiece: the family is not used (the files state the [CLS] A [SEP] template).
+//   BPE: it picks the special tokens and the template (see lwm/data/byte_level_bpe.h): "gpt2" A B,
+//   "opt" bos A bos B, "roberta" <s> A </s></s> B </s>. When it is given, it decides even if a
+//   tokenizer.json's post_processor says otherwise; when it is "", a tokenizer.json's post_processor
+//   (RobertaProcessing / TemplateProcessing) decides, and otherwise gpt2's. "bert", "distilbert" or
+//   "t5" with a BPE tokenizer is a DataError (those models use WordPiece / SentencePiece).
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path, const std::string& family = "");
 
 }  // namespace lwm
