@@ -180,6 +180,7 @@ ModelSpec StructuredPruner::pruned_spec() const {
     s.layers[l].ffn = static_cast<int>(masks_.ffn[l].sum().item<int64_t>());
   }
   s.hidden = static_cast<int>(masks_.hidden.sum().item<int64_t>());
+  if (s.names.project_in.empty()) s.embedding_width = s.hidden;
   return s;
 }
 

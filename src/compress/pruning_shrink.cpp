@@ -45,6 +45,8 @@ ShrunkModel shrink(const ModelSpec& spec, const Weights& weights, const PruneMas
     out.spec.layers[l].ffn = static_cast<int>(masks.ffn.at(l).sum().item<int64_t>());
   }
   out.spec.hidden = static_cast<int>(masks.hidden.sum().item<int64_t>());
+  // The word embedding is the stream's first writer unless project_in sits between them.
+  if (spec.names.project_in.empty()) out.spec.embedding_width = out.spec.hidden;
   return out;
 }
 

@@ -21,46 +21,81 @@ std::string to_string(UnitKind k) {
 std::vector<UnitGroup> unit_groups(const ModelSpec& spec) {
   const auto& n = spec.names;
   const int L = spec.num_layers();
+  // Projection weights are [out, in] (Linear) or [in, out] (GPT-2's Conv1D): a unit that is an output
+  // of a projection owns entries along out_axis, one that is an input along in_axis.
+  const int64_t out = spec.out_axis(), in = spec.in_axis();
   std::vector<UnitGroup> groups;
 
   for (int l = 0; l < L; ++l) {
     const int64_t d = spec.layers[l].head_dim;
+    const int64_t A = spec.layers[l].heads * d;
     UnitGroup g{UnitKind::Head, l, spec.layers[l].heads, {}};
-    // Separate projections: each is its own tensor at offset 0. (A fused QKV would add three slices
-    // of one tensor, at offsets 0, A and 2A, all indexed by the same head.)
-    for (const auto* m : {&n.query, &n.key, &n.value}) {
-      g.slices.push_back({spec.layer_param(l, *m, "weight"), 0, 0, d});
-      g.slices.push_back({spec.layer_param(l, *m, "bias"), 0, 0, d});
+    if (spec.fused_qkv()) {
+      // One Q|K|V matrix: head h owns d outputs in each of the three blocks, at h*d, A + h*d and
+      // 2A + h*d, so a head's q, k and v always go together and the blocks keep their order.
+      for (int64_t block = 0; block < 3; ++block) {
+        g.slices.push_back({spec.layer_param(l, n.qkv, "weight"), out, block * A, d});
+        g.slices.push_back({spec.layer_param(l, n.qkv, "bias"), 0, block * A, d});
+      }
+    } else {
+      for (const auto* m : {&n.query, &n.key, &n.value}) {
+        g.slices.push_back({spec.layer_param(l, *m, "weight"), out, 0, d});
+        g.slices.push_back({spec.layer_param(l, *m, "bias"), 0, 0, d});
+      }
     }
-    g.slices.push_back({spec.layer_param(l, n.attn_out, "weight"), 1, 0, d});
+    g.slices.push_back({spec.layer_param(l, n.attn_out, "weight"), in, 0, d});
     groups.push_back(std::move(g));
   }
   for (int l = 0; l < L; ++l) {
     UnitGroup g{UnitKind::Ffn, l, spec.layers[l].ffn, {}};
-    g.slices.push_back({spec.layer_param(l, n.ffn_in, "weight"), 0, 0, 1});
+    g.slices.push_back({spec.layer_param(l, n.ffn_in, "weight"), out, 0, 1});
     g.slices.push_back({spec.layer_param(l, n.ffn_in, "bias"), 0, 0, 1});
-    g.slices.push_back({spec.layer_param(l, n.ffn_out, "weight"), 1, 0, 1});
+    g.slices.push_back({spec.layer_param(l, n.ffn_out, "weight"), in, 0, 1});
     groups.push_back(std::move(g));
   }
 
   UnitGroup h{UnitKind::Hidden, -1, spec.hidden, {}};
-  auto column = [&h](const std::string& t) { h.slices.push_back({t, 1, 0, 1}); };
-  auto entry = [&h](const std::string& t) { h.slices.push_back({t, 0, 0, 1}); };
-  column(n.word_embeddings + ".weight");
-  column(n.position_embeddings + ".weight");
-  if (spec.type_vocab_size > 0) column(n.token_type_embeddings + ".weight");
-  entry(n.embedding_norm + ".weight");
-  entry(n.embedding_norm + ".bias");
+  auto slice = [&h](const std::string& t, int64_t dim) { h.slices.push_back({t, dim, 0, 1}); };
+  auto norm = [&](const std::string& m) {
+    slice(m + ".weight", 0);
+    slice(m + ".bias", 0);
+  };
+  if (n.project_in.empty()) {
+    slice(n.word_embeddings + ".weight", 1);
+  } else {
+    // OPT with a narrower embedding: the stream starts at project_in's outputs and ends at project_out's
+    // inputs; the embedding itself (and the head reading project_out) keep their width.
+    slice(n.project_in + ".weight", 0);
+    slice(n.project_out + ".weight", 1);
+  }
+  slice(n.position_embeddings + ".weight", 1);
+  if (spec.type_vocab_size > 0) slice(n.token_type_embeddings + ".weight", 1);
+  if (!n.embedding_norm.empty()) norm(n.embedding_norm);
   for (int l = 0; l < L; ++l) {
-    // Readers of the residual stream: their input columns.
-    for (const auto* m : {&n.query, &n.key, &n.value, &n.ffn_in}) column(spec.layer_param(l, *m, "weight"));
-    // Writers: their output rows and biases; and both LayerNorms.
-    for (const auto* m : {&n.attn_out, &n.ffn_out, &n.attn_norm, &n.ffn_norm}) {
-      entry(spec.layer_param(l, *m, "weight"));
-      entry(spec.layer_param(l, *m, "bias"));
+    // Readers of the residual stream: their inputs.
+    if (spec.fused_qkv()) {
+      slice(spec.layer_param(l, n.qkv, "weight"), in);
+    } else {
+      for (const auto* m : {&n.query, &n.key, &n.value}) slice(spec.layer_param(l, *m, "weight"), in);
+    }
+    slice(spec.layer_param(l, n.ffn_in, "weight"), in);
+    // Writers: their outputs and biases; and both LayerNorms.
+    for (const auto* m : {&n.attn_out, &n.ffn_out}) {
+      slice(spec.layer_param(l, *m, "weight"), out);
+      slice(spec.layer_param(l, *m, "bias"), 0);
+    }
+    for (const auto* m : {&n.attn_norm, &n.ffn_norm}) {
+      slice(spec.layer_param(l, *m, "weight"), 0);
+      slice(spec.layer_param(l, *m, "bias"), 0);
     }
   }
-  column(n.head_dense + ".weight");  // the classification head reads token 0 of the stream
+  if (!n.final_norm.empty()) norm(n.final_norm);
+  // The classification head reads the stream (token 0, or the last token): its input columns.
+  if (!n.head_dense.empty()) {
+    slice(n.head_dense + ".weight", 1);
+  } else if (n.project_out.empty()) {
+    slice(n.head_out + ".weight", 1);
+  }
   groups.push_back(std::move(h));
   return groups;
 }

@@ -5,6 +5,7 @@
 
 #include "lwm/common/error.h"
 #include "lwm/data/byte_level_bpe.h"
+#include "lwm/data/sentencepiece_tokenizer.h"
 #include "lwm/data/wordpiece.h"
 
 namespace fs = std::filesystem;
@@ -93,6 +94,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::strin
   if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such tokenizer file or directory");
   if (fs::is_directory(path, ec)) {
     // tokenizer.json first: it states the casing and the template itself (AutoTokenizer's choice too).
+    // T5's slow tokenizer file first: its tokenizer.json would be a Unigram model, which lwm reads only
+    // through the SentencePiece library.
+    if (fs::exists(path / "spiece.model", ec)) return SentencePieceTokenizer::from_model_file(path / "spiece.model");
     if (fs::exists(path / "tokenizer.json", ec)) return tokenizer_json(path / "tokenizer.json", family);
     if (fs::exists(path / "vocab.txt", ec)) {
       return WordPieceTokenizer::from_vocab_file(path / "vocab.txt",
@@ -101,12 +105,13 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::strin
     if (fs::exists(path / "vocab.json", ec) || fs::exists(path / "merges.txt", ec))
       return bpe_files(path / "vocab.json", path / "merges.txt", family);
     throw DataError(path.string() +
-                    ": directory holds neither tokenizer.json nor vocab.txt nor vocab.json + merges.txt");
+                    ": directory holds none of spiece.model, tokenizer.json, vocab.txt, vocab.json + merges.txt");
   }
   const std::string name = path.filename().string();
   if (name == "vocab.json") return bpe_files(path, path.parent_path() / "merges.txt", family);
   if (name == "merges.txt") return bpe_files(path.parent_path() / "vocab.json", path, family);
   if (path.extension() == ".json") return tokenizer_json(path, family);
+  if (path.extension() == ".model") return SentencePieceTokenizer::from_model_file(path);
   return WordPieceTokenizer::from_vocab_file(
       path, options_from_config(path.parent_path() / "tokenizer_config.json"));
 }

@@ -12,11 +12,14 @@ double max_logit_difference(const torch::jit::Module& reference, const torch::ji
   torch::NoGradGuard no_grad;
   auto gen = at::detail::createCPUGenerator(seed);
   // Positions past max_positions - pad - 1 do not exist for RoBERTa-style offsets.
-  const int64_t max_len = std::min<int64_t>(24, spec.max_positions - spec.pad_token_id - 2);
+  const int64_t positions =
+      spec.positions == PositionScheme::PaddingOffset ? spec.max_positions - spec.pad_token_id - 2 : spec.max_positions;
+  const int64_t max_len = std::min<int64_t>(24, positions);
   const std::vector<int64_t> lengths = {max_len, std::max<int64_t>(1, max_len - 7), std::min<int64_t>(3, max_len), 1};
   const int64_t B = static_cast<int64_t>(lengths.size());
-  // Ids above the pad id, so that padding is only where the mask says.
-  auto ids = torch::randint(spec.pad_token_id + 1, spec.vocab_size, {B, max_len}, gen, torch::kLong);
+  // Any id but the pad id, so that padding is only where the mask says (GPT-2's pad is its last id).
+  auto ids = torch::randint(0, spec.vocab_size - 1, {B, max_len}, gen, torch::kLong);
+  ids += ids.ge(spec.pad_token_id).to(torch::kLong);
   auto mask = torch::zeros({B, max_len}, torch::kLong);
   auto types = torch::zeros({B, max_len}, torch::kLong);
   for (int64_t b = 0; b < B; ++b) {

@@ -45,6 +45,7 @@ ActivationFacts activation_facts(const torch::jit::Module& module) {
   ActivationFacts facts;
   const auto gelu = c10::Symbol::fromQualString("aten::gelu");
   const auto relu = c10::Symbol::fromQualString("aten::relu");
+  const auto tanh = c10::Symbol::fromQualString("aten::tanh");
   for_each_node(module, [&](Node* node) {
     if (node->kind() == gelu) {
       std::string approximate = "none";
@@ -55,6 +56,8 @@ ActivationFacts activation_facts(const torch::jit::Module& module) {
       facts.gelu_approximate.push_back(approximate);
     } else if (node->kind() == relu) {
       facts.relu = true;
+    } else if (node->kind() == tanh) {
+      facts.tanh = true;
     }
   });
   return facts;

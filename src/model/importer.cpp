@@ -42,11 +42,15 @@ Weights module_weights(const torch::jit::Module& module) {
 
 // One factory per family, each defined in its own file under src/model/importers/.
 std::unique_ptr<FamilyImporter> make_bert_family_importer();
+std::unique_ptr<FamilyImporter> make_gpt2_importer();
+std::unique_ptr<FamilyImporter> make_opt_importer();
 
 const std::vector<std::unique_ptr<FamilyImporter>>& family_importers() {
   static const std::vector<std::unique_ptr<FamilyImporter>> importers = [] {
     std::vector<std::unique_ptr<FamilyImporter>> v;
     v.push_back(make_bert_family_importer());
+    v.push_back(make_gpt2_importer());
+    v.push_back(make_opt_importer());
     return v;
   }();
   return importers;

@@ -444,7 +444,7 @@ TEST_P(Shrink, ShrunkModelComputesWhatTheMaskedModelDid) {
     Outputs plain_norm = run(p.module, spec, in);
     EXPECT_GT(
         (plain_norm.hidden.back().index_select(2, kept_dims) - out.hidden.back()).abs().max().item<double>(),
-        1e-2);
+        1e-3);
   }
 
   // Smaller, by exactly the pruned units.
@@ -459,15 +459,73 @@ TEST_P(Shrink, ShrunkModelComputesWhatTheMaskedModelDid) {
     const auto& ls = small.spec.layers[l];
     EXPECT_EQ(ls.heads, masks.heads[l].sum().item<int64_t>());
     EXPECT_EQ(ls.ffn, masks.ffn[l].sum().item<int64_t>());
-    EXPECT_EQ(small.weights.at(spec.layer_param(l, spec.names.query, "weight")).sizes().vec(),
-              (std::vector<int64_t>{ls.heads * ls.head_dim, H}));
-    EXPECT_EQ(small.weights.at(spec.layer_param(l, spec.names.ffn_out, "weight")).sizes().vec(),
-              (std::vector<int64_t>{H, ls.ffn}));
+    // [out, in] for Linear, [in, out] for GPT-2's Conv1D; a fused Q|K|V has three blocks of outputs.
+    auto shape = [&spec](int64_t out_size, int64_t in_size) {
+      return spec.transposed_weights ? std::vector<int64_t>{in_size, out_size} : std::vector<int64_t>{out_size, in_size};
+    };
+    const std::string& q = spec.fused_qkv() ? spec.names.qkv : spec.names.query;
+    const int64_t q_width = (spec.fused_qkv() ? 3 : 1) * ls.heads * ls.head_dim;
+    EXPECT_EQ(small.weights.at(spec.layer_param(l, q, "weight")).sizes().vec(), shape(q_width, H));
+    EXPECT_EQ(small.weights.at(spec.layer_param(l, spec.names.ffn_out, "weight")).sizes().vec(), shape(H, ls.ffn));
   }
   EXPECT_EQ(small.weights.at(spec.names.word_embeddings + ".weight").size(1), H);
   if (c.targets.heads > 0) EXPECT_LT(small.spec.layers[0].heads + small.spec.layers[1].heads, 8);
   if (c.targets.ffn > 0) EXPECT_LT(small.spec.layers[0].ffn + small.spec.layers[1].ffn, 256);
   if (c.targets.hidden > 0) EXPECT_LT(H, 64);
+}
+
+// GPT-2's c_attn holds Q | K | V side by side ([hidden, 3A], Conv1D). Pruning head h must remove its
+// columns in all three blocks, and the shrunk matrix must keep the blocks in order, each with the kept
+// heads in order: the reference study's GPT-2 collapsed when pruning ignored this layout.
+TEST(Prune, Gpt2FusedQkvLosesAWholeHeadInEveryBlockAndKeepsTheOrder) {
+  ImportedModel m = reference("gpt2");
+  const ModelSpec& spec = m.spec;
+  ASSERT_TRUE(spec.fused_qkv());
+  ASSERT_TRUE(spec.transposed_weights);
+  auto module = build_module(spec, m.weights);
+  PruneMasks masks = PruneMasks::keep_all(spec);
+  masks.heads[0][1] = false;  // layer 0 loses head 1
+  masks.heads[1][0] = false;
+  masks.heads[1][3] = false;
+  const auto groups = unit_groups(spec);
+  Weights live = module_weights(module);
+  apply_masks(groups, masks, live);
+
+  const int64_t d = spec.layers[0].head_dim, A = spec.layers[0].heads * d;
+  const std::string qkv0 = spec.layer_param(0, spec.names.qkv, "weight");
+  const auto w = live.at(qkv0);  // [hidden, 3A]
+  for (int64_t block = 0; block < 3; ++block) {
+    EXPECT_EQ(w.narrow(1, block * A + 1 * d, d).abs().max().item<double>(), 0.0) << "block " << block;
+    EXPECT_GT(w.narrow(1, block * A + 0 * d, d).abs().max().item<double>(), 0.0) << "block " << block;
+    EXPECT_EQ(live.at(spec.layer_param(0, spec.names.qkv, "bias")).narrow(0, block * A + d, d).abs().max().item<double>(),
+              0.0);
+  }
+  // c_proj ([A, hidden]) loses the head's input rows.
+  EXPECT_EQ(live.at(spec.layer_param(0, spec.names.attn_out, "weight")).narrow(0, d, d).abs().max().item<double>(), 0.0);
+
+  ShrunkModel small = shrink(spec, live, masks);
+  const auto& original = m.weights.at(qkv0);
+  const auto& shrunk = small.weights.at(qkv0);
+  ASSERT_EQ(shrunk.sizes().vec(), (std::vector<int64_t>{spec.hidden, 3 * 3 * d}));
+  const std::vector<int64_t> kept = {0, 2, 3};
+  for (int64_t block = 0; block < 3; ++block) {
+    for (size_t i = 0; i < kept.size(); ++i) {
+      EXPECT_TRUE(torch::equal(shrunk.narrow(1, block * 3 * d + static_cast<int64_t>(i) * d, d),
+                               original.narrow(1, block * A + kept[i] * d, d)))
+          << "block " << block << " kept head " << kept[i];
+    }
+  }
+  EXPECT_EQ(small.spec.layers[0].heads, 3);
+  EXPECT_EQ(small.spec.layers[1].heads, 2);
+  EXPECT_EQ(small.weights.at(spec.layer_param(1, spec.names.qkv, "weight")).size(1), 3 * 2 * d);
+
+  // The shrunk model computes what the masked one does.
+  auto rebuilt = build_module(small.spec, small.weights);
+  const Inputs in = padded_batch(spec);
+  ModelRunner masked_runner(module), small_runner(rebuilt);
+  const auto want = masked_runner.logits(in.ids, in.mask, torch::zeros_like(in.ids));
+  const auto got = small_runner.logits(in.ids, in.mask, torch::zeros_like(in.ids));
+  EXPECT_LE((want - got).abs().max().item<double>(), 1e-5);
 }
 
 INSTANTIATE_TEST_SUITE_P(ShrinkTargets, Shrink,
@@ -477,7 +535,9 @@ INSTANTIATE_TEST_SUITE_P(ShrinkTargets, Shrink,
                                            ShrinkCase{"all_three", "bert", {0.5, 0.5, 0.25}},
                                            ShrinkCase{"all_three_roberta", "roberta", {0.5, 0.5, 0.25}},
                                            ShrinkCase{
-                                               "all_three_distilbert", "distilbert", {0.5, 0.5, 0.25}}),
+                                               "all_three_distilbert", "distilbert", {0.5, 0.5, 0.25}},
+                                           ShrinkCase{"all_three_gpt2", "gpt2", {0.5, 0.5, 0.25}},
+                                           ShrinkCase{"all_three_opt", "opt", {0.5, 0.5, 0.25}}),
                          [](const auto& info) { return info.param.name; });
 
 TEST(ShrinkSave, SavedShrunkModelReloadsAndRunsInPython) {

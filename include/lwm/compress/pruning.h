@@ -74,13 +74,16 @@ struct UnitGroup {
   std::vector<UnitSlice> slices;
 };
 
-// Which weights each unit owns, read from the spec's parameter names (no family-specific names here):
-//  head h of layer l: rows h*d..(h+1)*d of query/key/value weight and bias, the same columns of attn_out;
-//  FFN neuron j:      row j of ffn_in weight and bias, column j of ffn_out;
-//  hidden dim i:      column i of the word/position/token-type embeddings, entry i of every LayerNorm
-//                     weight and bias, column i of every matrix reading the residual stream (query, key,
-//                     value, ffn_in, head_dense) and row i of every one writing it (attn_out, ffn_out +
-//                     bias).
+// Which weights each unit owns, read from the spec's parameter names and layout (no family names here).
+// "Outputs"/"inputs" are rows/columns of a Linear weight [out, in], columns/rows of a Conv1D [in, out].
+//  head h of layer l: outputs h*d..(h+1)*d of query/key/value (weight and bias) or, for a fused Q|K|V,
+//                     those outputs in each of its three blocks; the same inputs of attn_out;
+//  FFN neuron j:      output j of ffn_in (weight and bias), input j of ffn_out;
+//  hidden dim i:      column i of the word (or project_in's output row i and project_out's input column i)
+//                     / position / token-type embeddings, entry i of every LayerNorm weight and bias, input
+//                     i of every matrix reading the residual stream (query, key, value or fused qkv,
+//                     ffn_in, and the head: head_dense, or head_out for a last-token head), output i of every
+//                     one writing it (attn_out, ffn_out + bias).
 // Groups come in a fixed order: heads of every layer, FFN of every layer, then hidden.
 std::vector<UnitGroup> unit_groups(const ModelSpec& spec);
 

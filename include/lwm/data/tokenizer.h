@@ -23,17 +23,18 @@ class Tokenizer {
   virtual Encoding encode(const std::string& a, const std::string& b, int max_length) const = 0;
   virtual int64_t vocab_size() const = 0;
   virtual int64_t pad_id() const = 0;
-  virtual std::string kind() const = 0;  // "wordpiece", "byte-level-bpe"
+  virtual std::string kind() const = 0;  // "wordpiece", "byte-level-bpe", "sentencepiece"
 };
 
-// Loads a tokenizer: WordPiece (vocab.txt, or a tokenizer.json whose model.type is "WordPiece") or
-// byte-level BPE (vocab.json + merges.txt, or a tokenizer.json whose model.type is "BPE").
+// Loads a tokenizer: WordPiece (vocab.txt, or a tokenizer.json whose model.type is "WordPiece"),
+// byte-level BPE (vocab.json + merges.txt, or a tokenizer.json whose model.type is "BPE"), or
+// SentencePiece (T5's spiece.model, any *.model file; see lwm/data/sentencepiece_tokenizer.h).
 // Throws DataError on a missing/malformed file, UsageError on an unknown family.
 // `path`:
-//   a directory: tokenizer.json if present (dispatched on model.type), else vocab.txt (WordPiece),
+//   a directory: spiece.model if present, else tokenizer.json (dispatched on model.type), else vocab.txt,
 //     else vocab.json + merges.txt (BPE);
 //   a file named vocab.json or merges.txt: BPE, with the other file beside it;
-//   any other file ending in .json: a tokenizer.json (dispatched on model.type);
+//   any other file ending in .json: a tokenizer.json (dispatched on model.type); *.model: SentencePiece;
 //   any other file: a vocab.txt.
 // vocab.txt takes do_lower_case / strip_accents / tokenize_chinese_chars and the special token
 // names from a tokenizer_config.json beside it, if there is one (else BertTokenizer's defaults:

@@ -12,11 +12,12 @@ namespace lwm {
 // eps of every aten::layer_norm call with a constant eps, in any method of `module` or its submodules.
 std::vector<double> layer_norm_eps(const torch::jit::Module& module);
 
-// The `approximate` argument of aten::gelu calls ("none"/"tanh"), and whether aten::relu
-// appears, in `module` and its submodules.
+// The `approximate` argument of aten::gelu calls ("none"/"tanh"), and whether aten::relu and
+// aten::tanh appear, in `module` and its submodules.
 struct ActivationFacts {
   std::vector<std::string> gelu_approximate;
   bool relu = false;
+  bool tanh = false;  // aten::tanh: GPT-2's gelu_new written out as 0.5x(1 + tanh(...))
 };
 ActivationFacts activation_facts(const torch::jit::Module& module);
 

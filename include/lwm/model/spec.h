@@ -9,22 +9,29 @@
 
 namespace lwm {
 
-enum class Family { Bert, Roberta, DistilBert };
+enum class Family { Bert, Roberta, DistilBert, Gpt2, Opt };
 enum class Activation { GeluErf, GeluTanh, Relu };
 enum class PositionScheme {
-  Absolute,        // position i for token i (BERT, DistilBERT)
+  Absolute,        // position i for token i (BERT, DistilBERT, GPT-2)
   PaddingOffset,   // RoBERTa: non-padding tokens counted from pad_token_id + 1, padding at pad_token_id
+  MaskOffset,      // OPT: attended tokens counted from 0 by the attention mask, plus position_offset (2)
+};
+enum class NormPlacement {
+  Post,  // x = norm(x + block(x)) (BERT family; OPT with do_layer_norm_before=False)
+  Pre,   // x = x + block(norm(x)), and a final norm after the last layer (GPT-2, OPT)
 };
 enum class HeadType {
   PoolerClassifier,   // BERT: pooler.dense + tanh on token 0, then classifier
   RobertaClassifier,  // RoBERTa: classifier.dense + tanh + classifier.out_proj on token 0
   PreClassifier,      // DistilBERT: pre_classifier + ReLU on token 0, then classifier
+  LastToken,          // GPT-2, OPT: head_out (no bias) on the last token that is not pad_token_id
 };
 
 std::string to_string(Family f);
 std::string to_string(Activation a);
 std::string to_string(PositionScheme p);
 std::string to_string(HeadType h);
+std::string to_string(NormPlacement n);
 
 struct LayerSpec {
   int heads = 0;     // attention heads kept in this layer
@@ -34,13 +41,19 @@ struct LayerSpec {
 
 // Where each weight lives, in the family's own (Hugging Face) parameter names.
 // Layer entries are relative to `layer_prefix + N + "."`; each names a module
-// holding `weight` (and `bias`), e.g. "attention.self.query".
+// holding `weight` (and `bias`), e.g. "attention.self.query". An empty name: the family has no such module.
 struct ParamNames {
   std::string word_embeddings, position_embeddings, token_type_embeddings, embedding_norm;
+  std::string project_in, project_out;  // OPT: Linear (no bias) between the embedding width and hidden
   std::string layer_prefix;  // "bert.encoder.layer."
-  std::string query, key, value, attn_out, attn_norm, ffn_in, ffn_out, ffn_norm;
-  std::string head_dense;    // pooler.dense / classifier.dense / pre_classifier
-  std::string head_out;      // classifier / classifier.out_proj
+  // Separate projections (query/key/value), or one fused Q|K|V module (GPT-2's attn.c_attn: output
+  // blocks Q, K, V of width heads*head_dim each, head-major inside each block).
+  std::string query, key, value, qkv;
+  // attn_norm / ffn_norm: the norm after (post-LN) or before (pre-LN) the attention / FFN block.
+  std::string attn_out, attn_norm, ffn_in, ffn_out, ffn_norm;
+  std::string final_norm;    // pre-LN: the norm after the last layer (GPT-2 ln_f, OPT final_layer_norm)
+  std::string head_dense;    // pooler.dense / classifier.dense / pre_classifier (empty for LastToken)
+  std::string head_out;      // classifier / classifier.out_proj / score
 };
 
 struct ModelSpec {
@@ -57,6 +70,13 @@ struct ModelSpec {
   Activation activation = Activation::GeluErf;
   PositionScheme positions = PositionScheme::Absolute;
   HeadType head = HeadType::PoolerClassifier;
+  NormPlacement norm = NormPlacement::Post;
+  bool causal = false;            // decoder self-attention: token i attends to tokens 0..i only
+  int position_offset = 0;        // MaskOffset: added to every position (OPT: 2)
+  int embedding_width = 0;        // width of word_embeddings (== hidden unless project_in/out exist)
+  // Weights of the layers' projections stored [in, out] (GPT-2's Conv1D) instead of Linear's [out, in].
+  bool transposed_weights = false;
+  bool head_out_bias = true;      // score of GPT-2/OPT has none
   std::vector<LayerSpec> layers;
   // The teacher's forward() argument names, in order (input_ids, attention_mask[, token_type_ids]),
   // and whether it returns a tuple (Hugging Face's torchscript=True) or a bare logits tensor.
@@ -67,6 +87,10 @@ struct ModelSpec {
   std::string layer_param(int layer, const std::string& module, const std::string& leaf) const {
     return names.layer_prefix + std::to_string(layer) + "." + module + "." + leaf;
   }
+  // The axis of a layer projection's weight that indexes its outputs / its inputs.
+  int64_t out_axis() const { return transposed_weights ? 1 : 0; }
+  int64_t in_axis() const { return transposed_weights ? 0 : 1; }
+  bool fused_qkv() const { return !names.qkv.empty(); }
   nlohmann::json to_json() const;
   // The fields to_json() writes (parameter names are left empty): enough to check data and a
   // tokenizer against a model that can no longer be imported from its weights (a frozen int8 model).

@@ -7,9 +7,12 @@
 #include "lwm/common/error.h"
 #include "lwm/model/graph_facts.h"
 #include "lwm/model/importer.h"
+#include "import_support.h"
 
 namespace lwm {
 namespace {
+
+using namespace import_support;
 
 struct Variant {
   Family family;
@@ -62,53 +65,6 @@ Variant distilbert_variant() {
   return {Family::DistilBert, n, "attention", 1e-12};
 }
 
-bool has_prefix(const Weights& w, const std::string& prefix) {
-  auto it = w.lower_bound(prefix);
-  return it != w.end() && it->first.compare(0, prefix.size(), prefix) == 0;
-}
-
-const torch::Tensor& need(const Weights& w, const std::string& name) {
-  auto it = w.find(name);
-  if (it == w.end()) throw ModelError("missing parameter '" + name + "'");
-  return it->second;
-}
-
-int count_layers(const Weights& w, const std::string& prefix) {
-  std::set<int> seen;
-  for (auto it = w.lower_bound(prefix); it != w.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    const std::string rest = it->first.substr(prefix.size());
-    const size_t dot = rest.find('.');
-    try {
-      seen.insert(std::stoi(rest.substr(0, dot)));
-    } catch (const std::exception&) {
-      throw ModelError("unexpected parameter '" + it->first + "'");
-    }
-  }
-  const int n = static_cast<int>(seen.size());
-  if (n == 0 || *seen.begin() != 0 || *seen.rbegin() != n - 1) {
-    throw ModelError("encoder layers under '" + prefix + "' are not numbered 0..N-1");
-  }
-  return n;
-}
-
-// RoBERTa counts positions from padding_idx + 1; the traced/scripted graph compares input_ids with padding_idx.
-int padding_idx_from_graph(const torch::jit::Module& embeddings, int fallback) {
-  const auto ne = c10::Symbol::fromQualString("aten::ne");
-  for (const auto& m : embeddings.modules()) {
-    for (const auto& method : m.get_methods()) {
-      for (auto* node : method.graph()->nodes()) {
-        if (node->kind() != ne || node->inputs().size() < 2) continue;
-        auto v = torch::jit::toIValue(node->input(1));
-        if (v && v->isInt()) return static_cast<int>(v->toInt());
-      }
-    }
-  }
-  for (const auto& m : embeddings.modules()) {
-    if (m.hasattr("padding_idx") && m.attr("padding_idx").isInt()) return static_cast<int>(m.attr("padding_idx").toInt());
-  }
-  return fallback;
-}
-
 class BertFamilyImporter : public FamilyImporter {
  public:
   std::string name() const override { return "bert-family"; }
@@ -134,6 +90,7 @@ class BertFamilyImporter : public FamilyImporter {
     const auto& word = need(w, n.word_embeddings + ".weight");
     spec.vocab_size = static_cast<int>(word.size(0));
     spec.hidden = static_cast<int>(word.size(1));
+    spec.embedding_width = spec.hidden;
     spec.max_positions = static_cast<int>(need(w, n.position_embeddings + ".weight").size(0));
     if (!n.token_type_embeddings.empty()) {
       spec.type_vocab_size = static_cast<int>(need(w, n.token_type_embeddings + ".weight").size(0));
@@ -151,34 +108,16 @@ class BertFamilyImporter : public FamilyImporter {
         need(w, spec.layer_param(l, *m, "weight"));
         need(w, spec.layer_param(l, *m, "bias"));
       }
-      const std::string layer_path = n.layer_prefix + std::to_string(l);
-      auto layer_module = find_submodule(module, layer_path);
-      if (!layer_module) throw ModelError("no module '" + layer_path + "'");
       const int qk_width = static_cast<int>(need(w, spec.layer_param(l, n.query, "weight")).size(0));
-      auto heads = attention_heads(*layer_module, {"num_attention_heads", "n_heads", "num_heads"}, qk_width);
-      if (!heads) {
-        throw ModelError("cannot tell the number of attention heads of layer " + std::to_string(l) +
-                         " (no head-count attribute, no (heads, head_dim) shape constant)");
-      }
+      const int heads = attention_heads_of(module, spec, l, v.attention_module, qk_width);
       LayerSpec layer;
-      layer.heads = *heads;
-      layer.head_dim = *heads > 0 ? qk_width / *heads : 0;
+      layer.heads = heads;
+      layer.head_dim = heads > 0 ? qk_width / heads : 0;
       layer.ffn = static_cast<int>(need(w, spec.layer_param(l, n.ffn_in, "weight")).size(0));
       spec.layers.push_back(layer);
     }
 
-    auto eps = layer_norm_eps(module);
-    spec.norm_eps = v.default_eps;
-    auto layer0_module = find_submodule(module, n.layer_prefix + "0");
-    if (eps.empty() && layer0_module && layer0_module->hasattr("eps") && layer0_module->attr("eps").isDouble()) {
-      eps.push_back(layer0_module->attr("eps").toDouble());  // lwm's own models keep eps as an attribute
-    }
-    if (eps.empty()) {
-      spdlog::warn("no LayerNorm epsilon found in the graph; using the {} default {}", to_string(v.family),
-                   v.default_eps);
-    } else {
-      spec.norm_eps = eps.front();
-    }
+    spec.norm_eps = norm_eps(module, spec, v.default_eps);
 
     auto layer0 = find_submodule(module, n.layer_prefix + "0");
     auto act = activation_facts(*layer0);
@@ -194,20 +133,10 @@ class BertFamilyImporter : public FamilyImporter {
       spec.positions = PositionScheme::PaddingOffset;
       const std::string embeddings_path = n.word_embeddings.substr(0, n.word_embeddings.rfind('.'));
       auto embeddings = find_submodule(module, embeddings_path);
-      spec.pad_token_id = embeddings ? padding_idx_from_graph(*embeddings, 1) : 1;
+      spec.pad_token_id = embeddings ? compared_id(*embeddings, {"padding_idx"}).value_or(1) : 1;
     }
 
-    spec.forward_args = forward_arg_names(module);
-    for (const auto& arg : spec.forward_args) {
-      if (arg != "input_ids" && arg != "attention_mask" && arg != "token_type_ids") {
-        throw ModelError("forward() takes '" + arg +
-                         "'; supported inputs are input_ids, attention_mask, token_type_ids");
-      }
-    }
-    if (std::find(spec.forward_args.begin(), spec.forward_args.end(), "input_ids") == spec.forward_args.end()) {
-      throw ModelError("forward() has no 'input_ids' argument");
-    }
-    spec.returns_tuple = forward_returns_tuple(module);
+    read_forward_signature(module, spec);
     return spec;
   }
 };
