@@ -1,0 +1,102 @@
+// End-to-end runs of the compress binary on GPT-2 and OPT teachers (tiny, fine-tuned here on an SST-2
+// slice with the real GPT-2 byte-level BPE vocabulary): every pipeline stage, and the result loads in Python.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+namespace lwm {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string sst2(const std::string& split) { return (test::shared_data() / "glue" / "SST-2" / (split + ".tsv")).string(); }
+std::string gpt2_vocab() { return (test::shared_data() / "vocab" / "gpt2").string(); }
+
+int compress(const std::string& args, std::string* output) {
+  return test::run_command(test::compress_binary() + " --threads 2 " + args, output);
+}
+
+json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return json::parse(in);
+}
+
+class CliDecoder : public ::testing::TestWithParam<std::string> {};
+
+// Layer removal + distillation + pruning of heads, FFN neurons and hidden dims + shrink + int8.
+TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
+  const std::string family = GetParam();
+  // GPT-2's vocabulary (50257 ids, pad = <|endoftext|> = 50256) for both families.
+  auto init = test::reference_model(family, "trace", "--vocab 50257", 4);
+  ASSERT_FALSE(init.empty());
+  const fs::path dir = test::models_dir() / "e2e" / ("decoder-" + family);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string data = " --task sst2 --train " + sst2("train") + " --eval " + sst2("dev") + " --tokenizer " +
+                           gpt2_vocab() + " --limit-eval 128";
+  std::string out;
+  const fs::path teacher = dir / "teacher.pt";
+  ASSERT_EQ(compress("finetune --quiet --model " + init.string() + data +
+                         " --limit-train 512 --epochs 1 --lr 1e-3 --max-length 32 --out " + teacher.string(),
+                     &out),
+            0)
+      << out;
+
+  const fs::path student = dir / "out";
+  ASSERT_EQ(compress("--quiet --model " + teacher.string() + data +
+                         " --limit-train 256 --max_length 32 --keep_layers 2 --epochs 2 --learning_rate 1e-3"
+                         " --prune_heads 0.5 --prune_ffn 0.5 --prune_hidden 0.25 --prune_end 0.5 --prune_frequency 2"
+                         " --int8 true --latency_samples 8 --out " + student.string(),
+                     &out),
+            0)
+      << out;
+  json j = read_json(student / "report.json");
+  EXPECT_EQ(j["teacher"]["spec"]["family"], family);
+  EXPECT_EQ(j["teacher"]["spec"]["num_layers"], 4);
+  EXPECT_EQ(j["student"]["spec"]["num_layers"], 2);
+  EXPECT_EQ(j["student"]["spec"]["hidden"], 48);
+  int heads = 0;
+  for (const auto& layer : j["student"]["layers"]) {
+    heads += layer["heads"].get<int>();
+    EXPECT_LT(layer["ffn"].get<int>(), 128);
+  }
+  EXPECT_EQ(heads, 4);  // half of 2 layers x 4 heads
+  EXPECT_TRUE(j["student"]["int8"].get<bool>());
+  EXPECT_LE(j["stages"]["shrink"]["max_abs_logit_difference_vs_masked"].get<double>(), 1e-4);
+  EXPECT_LT(j["relative"]["size"].get<double>(), 0.8);
+  EXPECT_GT(j["student"]["measurement"]["metrics"]["accuracy"].get<double>(), 0.0);
+
+  // Same inputs and output structure as the teacher, in Python; padded with the model's pad id.
+  std::string py;
+  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+                                  " " + (student / "model.pt").string() +
+                                  " --pad-id 50256 --ids 15496,995,318,1049 --ids 40,588",
+                              &py),
+            0)
+      << py;
+  json pj = json::parse(py);
+  ASSERT_EQ(pj["logits"].size(), 2u);
+  EXPECT_EQ(pj["logits"][0].size(), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, CliDecoder, ::testing::Values("gpt2", "opt"),
+                         [](const auto& info) { return info.param; });
+
+// A BERT WordPiece vocabulary pads with 0: a GPT-2 model would read that padding as text.
+TEST(CliDecoderBadInput, TokenizerThatPadsWithAnotherIdIsRefused) {
+  auto init = test::reference_model("gpt2", "trace", "--vocab 50257", 4);
+  ASSERT_FALSE(init.empty());
+  std::string out;
+  const int code = compress("evaluate --model " + init.string() + " --task sst2 --eval " + sst2("dev") +
+                                " --tokenizer " + (test::shared_data() / "vocab" / "bert-base-uncased").string(),
+                            &out);
+  EXPECT_EQ(code, 4) << out;
+  EXPECT_NE(out.find("pads with id 0"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace lwm
