@@ -1,13 +1,19 @@
 #include "lwm/data/sentencepiece_tokenizer.h"
 
-#include <sentencepiece_processor.h>
+#include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 #include "lwm/common/error.h"
+#include "sentencepiece_shim/sentencepiece_shim.h"
 
 namespace fs = std::filesystem;
 
@@ -47,15 +53,181 @@ std::pair<int64_t, size_t> sentinel_at(std::string_view text, size_t pos) {
   return {n, i + 1 - pos};
 }
 
+constexpr const char* kShimName = "liblwm_sentencepiece.so";
+constexpr const char* kShimEnv = "LWM_SENTENCEPIECE_SHIM";
+
+// Sanitizer runtimes abort the process on RTLD_DEEPBIND (google/sanitizers#611). Without it the library
+// still works in a process without libtorch; with libtorch its protobuf refuses to load (a DataError).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kDeepBind = 0;
+#else
+constexpr int kDeepBind = RTLD_DEEPBIND;
+#endif
+
+// liblwm_sentencepiece.so, the only code in the process that links libsentencepiece. That library exports
+// its own protobuf, which must not meet libtorch's libprotobuf: RTLD_LOCAL keeps its symbols out of the
+// global scope (nothing loaded later binds to them) and RTLD_DEEPBIND makes it and its dependencies bind
+// to their own definitions first (libsentencepiece's protobuf calls stay inside libsentencepiece).
+// One instance per process, loaded on first use and kept until exit; each model holds it too, so it is
+// unloaded only after the last one is freed, whatever the order of static destruction.
+class SentencePieceLibrary {
+ public:
+  // Thread-safe. DataError, one line, when no candidate loads; the next call tries again.
+  static std::shared_ptr<const SentencePieceLibrary> get() {
+    static const std::shared_ptr<const SentencePieceLibrary> library(new SentencePieceLibrary());
+    return library;
+  }
+
+  SentencePieceLibrary(const SentencePieceLibrary&) = delete;
+  SentencePieceLibrary& operator=(const SentencePieceLibrary&) = delete;
+
+  lwm_spm_load_fn load_model = nullptr;
+  lwm_spm_free_fn free_model = nullptr;
+  lwm_spm_piece_size_fn piece_size = nullptr;
+  lwm_spm_special_id_fn special_id = nullptr;
+  lwm_spm_piece_to_id_fn piece_to_id = nullptr;
+  lwm_spm_id_to_piece_fn id_to_piece = nullptr;
+  lwm_spm_encode_fn encode = nullptr;
+
+ private:
+  struct Close {
+    void operator()(void* handle) const { dlclose(handle); }
+  };
+  using Handle = std::unique_ptr<void, Close>;
+
+  SentencePieceLibrary() {
+    std::string tried;
+    for (const std::string& path : candidates()) {
+      std::string why;
+      if (open(path, why)) return;
+      tried += (tried.empty() ? "" : "; ") + path + " (" + why + ")";
+    }
+    throw DataError(one_line("cannot load the SentencePiece library " + std::string(kShimName) +
+                             " (build the lwm_sentencepiece target, or set " + kShimEnv +
+                             " to its path); tried " + tried));
+  }
+
+  // $LWM_SENTENCEPIECE_SHIM alone when set; else the executable's directory, then the build tree.
+  static std::vector<std::string> candidates() {
+    if (const char* env = std::getenv(kShimEnv); env != nullptr && *env != '\0') return {env};
+    std::vector<std::string> paths;
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) paths.push_back((exe.parent_path() / kShimName).string());
+#ifdef LWM_SENTENCEPIECE_SHIM
+    if (std::find(paths.begin(), paths.end(), LWM_SENTENCEPIECE_SHIM) == paths.end()) {
+      paths.push_back(LWM_SENTENCEPIECE_SHIM);
+    }
+#endif
+    return paths;
+  }
+
+  // Loads `path` and resolves every function into this object; false with the reason in `why`.
+  bool open(const std::string& path, std::string& why) {
+    Handle handle(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind));
+    if (!handle) {
+      const char* error = dlerror();
+      why = error != nullptr ? error : "dlopen failed";
+      if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);  // dlerror names the file too
+      return false;
+    }
+    bool ok = true;
+    auto resolve = [&](auto& fn, const char* name) {
+      if (!ok) return;
+      void* symbol = dlsym(handle.get(), name);
+      if (symbol == nullptr) {
+        why = std::string("no symbol ") + name + ", not an lwm SentencePiece library";
+        ok = false;
+        return;
+      }
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(symbol);
+    };
+    lwm_spm_abi_version_fn abi_version = nullptr;
+    resolve(abi_version, "lwm_spm_abi_version");
+    if (ok && abi_version() != LWM_SPM_SHIM_ABI_VERSION) {
+      why = "interface version " + std::to_string(abi_version()) + ", this program needs " +
+            std::to_string(LWM_SPM_SHIM_ABI_VERSION) + ": a stale build";
+      return false;
+    }
+    resolve(load_model, "lwm_spm_load");
+    resolve(free_model, "lwm_spm_free");
+    resolve(piece_size, "lwm_spm_piece_size");
+    resolve(special_id, "lwm_spm_special_id");
+    resolve(piece_to_id, "lwm_spm_piece_to_id");
+    resolve(id_to_piece, "lwm_spm_id_to_piece");
+    resolve(encode, "lwm_spm_encode");
+    if (ok) handle_ = std::move(handle);
+    return ok;
+  }
+
+  Handle handle_;
+};
+
 }  // namespace
 
-SentencePieceTokenizer::SentencePieceTokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> sp,
-                                               int extra_ids, const fs::path& path)
+// One model in liblwm_sentencepiece.so, freed there; keeps the library loaded while it lives.
+class SentencePieceTokenizer::Model {
+ public:
+  // DataError naming `path` when the library cannot be loaded or the bytes are not a model.
+  static std::unique_ptr<Model> load(const std::string& bytes, const fs::path& path) {
+    std::shared_ptr<const SentencePieceLibrary> library;
+    try {
+      library = SentencePieceLibrary::get();
+    } catch (const DataError& e) {
+      throw DataError(path.string() + ": " + e.what());
+    }
+    char error[512] = "";
+    lwm_spm* model = library->load_model(bytes.data(), bytes.size(), error, sizeof error);
+    if (model == nullptr) {
+      // A protobuf parse failure reads "[model_proto->ParseFromArray(...)]": say so in words.
+      const std::string why = one_line(error);
+      throw DataError(
+          path.string() + ": not a valid SentencePiece model (" +
+          (why.find("ParseFromArray") != std::string::npos ? "not a serialized ModelProto" : why) + ")");
+    }
+    return std::unique_ptr<Model>(new Model(std::move(library), model));
+  }
+  ~Model() { library_->free_model(model_); }
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  int piece_size() const { return library_->piece_size(model_); }
+  int special_id(int which) const { return library_->special_id(model_, which); }
+  int piece_to_id(std::string_view piece) const {
+    return library_->piece_to_id(model_, piece.data(), piece.size());
+  }
+  std::string id_to_piece(int id) const {
+    size_t size = 0;
+    const char* piece = library_->id_to_piece(model_, id, &size);
+    if (piece == nullptr) throw std::out_of_range("sentencepiece: no piece with id " + std::to_string(id));
+    return std::string(piece, size);
+  }
+  // Appends the ids of `text` (SentencePieceProcessor::Encode) to `out`.
+  void encode(std::string_view text, std::vector<int64_t>& out) const {
+    char error[512] = "";
+    auto append = [](void* context, const int* ids, size_t count) {
+      auto& to = *static_cast<std::vector<int64_t>*>(context);
+      to.insert(to.end(), ids, ids + count);
+    };
+    if (library_->encode(model_, text.data(), text.size(), append, &out, error, sizeof error) != 0) {
+      throw DataError("sentencepiece tokenizer: " + one_line(error));
+    }
+  }
+
+ private:
+  Model(std::shared_ptr<const SentencePieceLibrary> library, lwm_spm* model)
+      : library_(std::move(library)), model_(model) {}
+
+  std::shared_ptr<const SentencePieceLibrary> library_;
+  lwm_spm* model_;
+};
+
+SentencePieceTokenizer::SentencePieceTokenizer(std::unique_ptr<Model> sp, int extra_ids, const fs::path& path)
     : sp_(std::move(sp)), extra_ids_(extra_ids) {
-  piece_count_ = sp_->GetPieceSize();
-  pad_id_ = sp_->pad_id();
-  eos_id_ = sp_->eos_id();
-  unk_id_ = sp_->unk_id();
+  piece_count_ = sp_->piece_size();
+  pad_id_ = sp_->special_id(LWM_SPM_SPECIAL_PAD);
+  eos_id_ = sp_->special_id(LWM_SPM_SPECIAL_EOS);
+  unk_id_ = sp_->special_id(LWM_SPM_SPECIAL_UNK);
   auto require = [&](int64_t id, const char* name, const char* flag) {
     if (id < 0 || id >= piece_count_) {
       throw DataError(path.string() + ": the SentencePiece model has no " + name +
@@ -65,9 +237,9 @@ SentencePieceTokenizer::SentencePieceTokenizer(std::unique_ptr<sentencepiece::Se
   require(pad_id_, "<pad>", "--pad_id=0");
   require(eos_id_, "</s>", "--eos_id=1");
   require(unk_id_, "<unk>", "--unk_id=2");
-  pad_piece_ = sp_->IdToPiece(static_cast<int>(pad_id_));
-  eos_piece_ = sp_->IdToPiece(static_cast<int>(eos_id_));
-  unk_piece_ = sp_->IdToPiece(static_cast<int>(unk_id_));
+  pad_piece_ = sp_->id_to_piece(static_cast<int>(pad_id_));
+  eos_piece_ = sp_->id_to_piece(static_cast<int>(eos_id_));
+  unk_piece_ = sp_->id_to_piece(static_cast<int>(unk_id_));
 }
 
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
@@ -90,17 +262,8 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_model_file(
   const std::string bytes = ss.str();
   if (bytes.empty()) throw DataError(path.string() + ": empty file, expected a SentencePiece model");
 
-  auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  const auto status = sp->LoadFromSerializedProto(bytes);
-  if (!status.ok()) {
-    // A protobuf parse failure reads "[model_proto->ParseFromArray(...)]": say so in words.
-    const std::string why = one_line(status.message());
-    throw DataError(path.string() + ": not a valid SentencePiece model (" +
-                    (why.find("ParseFromArray") != std::string::npos ? "not a serialized ModelProto" : why) +
-                    ")");
-  }
   return std::unique_ptr<SentencePieceTokenizer>(
-      new SentencePieceTokenizer(std::move(sp), options.extra_ids, path));
+      new SentencePieceTokenizer(Model::load(bytes, path), options.extra_ids, path));
 }
 
 std::pair<int64_t, size_t> SentencePieceTokenizer::special_at(std::string_view text, size_t pos) const {
@@ -117,11 +280,7 @@ std::pair<int64_t, size_t> SentencePieceTokenizer::special_at(std::string_view t
 }
 
 void SentencePieceTokenizer::encode_plain(std::string_view text, std::vector<int64_t>& out) const {
-  if (text.empty()) return;
-  std::vector<int> ids;
-  const auto status = sp_->Encode(text, &ids);
-  if (!status.ok()) throw DataError("sentencepiece tokenizer: " + one_line(status.ToString()));
-  out.insert(out.end(), ids.begin(), ids.end());
+  if (!text.empty()) sp_->encode(text, out);
 }
 
 std::vector<int64_t> SentencePieceTokenizer::token_ids(const std::string& text) const {
@@ -205,7 +364,7 @@ int64_t SentencePieceTokenizer::token_to_id(std::string_view token) const {
     auto [n, len] = sentinel_at(token, 0);
     if (n >= 0 && len == token.size()) return n < extra_ids_ ? sentinel_id(static_cast<int>(n)) : -1;
   }
-  const int id = sp_->PieceToId(token);
+  const int id = sp_->piece_to_id(token);
   // PieceToId answers unk_id for an unknown piece: only <unk> itself maps there.
   if (id == unk_id_ && token != unk_piece_) return -1;
   return id;
@@ -216,7 +375,7 @@ std::string SentencePieceTokenizer::id_to_token(int64_t id) const {
     throw std::out_of_range("sentencepiece tokenizer: id " + std::to_string(id) +
                             " is outside the vocabulary of " + std::to_string(vocab_size()));
   }
-  if (id < piece_count_) return sp_->IdToPiece(static_cast<int>(id));
+  if (id < piece_count_) return sp_->id_to_piece(static_cast<int>(id));
   return std::string(kSentinelPrefix) + std::to_string(vocab_size() - 1 - id) + ">";
 }
 

@@ -1,6 +1,10 @@
 #pragma once
 // T5's SentencePiece tokenizer with the semantics of Hugging Face `T5Tokenizer` (the Python one, legacy
-// mode, which t5-* checkpoints use), on Debian's libsentencepiece:
+// mode, which t5-* checkpoints use), on Debian's libsentencepiece. lwm_core does not link that library: the
+// first model loaded dlopens liblwm_sentencepiece.so (src/data/sentencepiece_shim/), which does; it is the
+// file named by the environment variable LWM_SENTENCEPIECE_SHIM if that is set, else the one next to the
+// executable, else the one in the build tree. See docs/tokenizers.md, "Why SentencePiece is loaded at run
+// time".
 //   text -> the model's own normalisation and segmentation (SentencePieceProcessor::EncodeAsIds, what
 //   `spm_encode --output_format=id` prints); characters the model lacks -> <unk>.
 //   Template: A </s> (single text), A </s> B </s> (pair); every type id is 0 (T5 has no segment
@@ -25,10 +29,6 @@
 
 #include "lwm/data/tokenizer.h"
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
-
 namespace lwm {
 
 struct SentencePieceOptions {
@@ -38,8 +38,9 @@ struct SentencePieceOptions {
 class SentencePieceTokenizer : public Tokenizer {
  public:
   // Loads a serialized SentencePiece model (spiece.model). DataError, one line naming the file, when it
-  // is missing, unreadable, not a SentencePiece model, or lacks <pad>/</s>/<unk>; UsageError for a
-  // negative extra_ids. Converts to std::unique_ptr<Tokenizer> where load_tokenizer needs one.
+  // is missing, unreadable, not a SentencePiece model, or lacks <pad>/</s>/<unk>, and when
+  // liblwm_sentencepiece.so cannot be loaded (naming the paths tried); UsageError for a negative
+  // extra_ids. Converts to std::unique_ptr<Tokenizer> where load_tokenizer needs one.
   static std::unique_ptr<SentencePieceTokenizer> from_model_file(const std::filesystem::path& path,
                                                                  SentencePieceOptions options = {});
   ~SentencePieceTokenizer() override;
@@ -73,13 +74,14 @@ class SentencePieceTokenizer : public Tokenizer {
   int64_t sentinel_id(int n) const;  // <extra_id_n>; std::out_of_range unless 0 <= n < extra_ids
 
  private:
-  SentencePieceTokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> sp, int extra_ids,
-                         const std::filesystem::path& path);
+  class Model;  // a model loaded by liblwm_sentencepiece.so (sentencepiece_tokenizer.cpp)
+
+  SentencePieceTokenizer(std::unique_ptr<Model> sp, int extra_ids, const std::filesystem::path& path);
   // Special token spelled at text[pos] (its id and length), or id -1.
   std::pair<int64_t, size_t> special_at(std::string_view text, size_t pos) const;
   void encode_plain(std::string_view text, std::vector<int64_t>& out) const;
 
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::unique_ptr<Model> sp_;
   int extra_ids_ = 0;
   int64_t piece_count_ = 0;
   int64_t pad_id_ = -1, eos_id_ = -1, unk_id_ = -1;
