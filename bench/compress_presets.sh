@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The pipeline benchmark: a 12-layer, hidden-256 BERT teacher fine-tuned on SST-2 here, then every preset
-# in configs/ run on it, written as the reference study's table (%accuracy, %size, %time, %emissions;
-# teacher = 1.0) to bench/results/compress_presets.md (+ one report.json per preset in bench/results/presets/).
+# The pipeline benchmark: a 12-layer, hidden-256 teacher (BERT, GPT-2 or OPT) fine-tuned on SST-2 here,
+# then every preset in configs/ run on it, written as the reference study's table (%accuracy, %size, %time,
+# %emissions; teacher = 1.0) to bench/results/compress_presets.md (BERT) or compress_presets_FAMILY.md
+# (+ one report.json per preset in bench/results/presets[-FAMILY]/).
 #
-# Usage: bench/compress_presets.sh [--limit-train N] [--teacher-epochs N] [--epochs N] [--presets "a b ..."]
+# Usage: bench/compress_presets.sh [--family bert|gpt2|opt] [--limit-train N] [--teacher-epochs N] [--epochs N]
+#                                  [--presets "a b ..."]
 #
+#   --family F          teacher family (default bert: WordPiece vocab; gpt2/opt: the GPT-2 BPE vocabulary,
+#                       50257 ids, pad = <|endoftext|>)
 #   --limit-train N     train the teacher and the students on the first N SST-2 sentences (default 0: all 67,349)
 #   --teacher-epochs N  teacher fine-tuning epochs (default 3)
 #   --epochs N          distillation epochs, overriding the presets (default: the presets' own)
@@ -17,17 +21,19 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+FAMILY=bert
 LIMIT=0
 TEACHER_EPOCHS=3
 EPOCHS=""
 PRESETS="2of3-layers 2of3-layers-int8 1of3-layers 1of3-layers-int8 1of3-layers-pruned 1of3-layers-pruned-int8"
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --family) FAMILY="$2"; shift 2 ;;
     --limit-train) LIMIT="$2"; shift 2 ;;
     --teacher-epochs) TEACHER_EPOCHS="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
     --presets) PRESETS="$2"; shift 2 ;;
-    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress_presets.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -37,9 +43,14 @@ COMPRESS="${LWM_COMPRESS:-build/compress}"
 PYTHON="${LWM_PYTHON:-/usr/bin/python3}"
 TRAIN="$DATA/glue/SST-2/train.tsv"
 DEV="$DATA/glue/SST-2/dev.tsv"
-VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"
-WORK="bench/work/presets"
-RESULTS="bench/results/presets"
+case "$FAMILY" in
+  bert) VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"; VOCAB_SIZE=30522; SUFFIX="" ;;
+  gpt2 | opt) VOCAB="$DATA/vocab/gpt2"; VOCAB_SIZE=50257; SUFFIX="-$FAMILY" ;;
+  *) echo "compress_presets.sh: --family must be bert, gpt2 or opt" >&2; exit 2 ;;
+esac
+WORK="bench/work/presets$SUFFIX"
+RESULTS="bench/results/presets$SUFFIX"
+TABLE="bench/results/compress_presets${SUFFIX/-/_}.md"
 mkdir -p "$WORK" "$RESULTS"
 limit_args=()
 [[ "$LIMIT" -gt 0 ]] && limit_args=(--limit-train "$LIMIT")
@@ -48,9 +59,9 @@ log() { printf '\n==> %s\n' "$*"; }
 run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
 if [[ ! -s "$WORK/teacher.pt" ]]; then
-  log "Teacher: export a 12-layer, hidden-256 BERT and fine-tune it on SST-2"
-  run "$PYTHON" tools/export_reference.py --family bert --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
-    --vocab 30522 --max-positions 128 --labels 2 --seed 0 --mode trace --out "$WORK/init.pt"
+  log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on SST-2"
+  run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
+    --vocab "$VOCAB_SIZE" --max-positions 128 --labels 2 --seed 0 --mode trace --out "$WORK/init.pt"
   run "$COMPRESS" finetune --quiet --model "$WORK/init.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
     --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr 2e-4 --max-length 64 \
     --out "$WORK/teacher.pt" --metrics-out "$WORK/teacher-metrics.json"
@@ -67,15 +78,17 @@ for preset in $PRESETS; do
 done
 
 log "Table"
-"$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" $PRESETS <<'PY' | tee bench/results/compress_presets.md
+"$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" $PRESETS <<'PY' | tee "$TABLE"
 import json, os, platform, subprocess, sys, datetime
-results, limit, teacher_epochs, epochs, presets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+results, limit, teacher_epochs, epochs, family, presets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+name = {"bert": "BERT", "gpt2": "GPT-2", "opt": "OPT"}[family]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-print(f"# Compression presets on SST-2 ({datetime.date.today()}, lwm {rev})\n")
-print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: 12-layer hidden-256 BERT trained here "
+print(f"# Compression presets on SST-2, {name} teacher ({datetime.date.today()}, lwm {rev})\n")
+print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: 12-layer hidden-256 {name} trained here "
       f"({teacher_epochs} epochs, train limit {limit or 'none'}); distillation epochs: {epochs}; max length 64.")
-print("Command: `bench/compress_presets.sh " + (f"--limit-train {limit} " if limit != "0" else "") +
+print("Command: `bench/compress_presets.sh " + (f"--family {family} " if family != "bert" else "") +
+      (f"--limit-train {limit} " if limit != "0" else "") +
       f"--teacher-epochs {teacher_epochs}" + (f" --epochs {epochs}" if epochs != "preset" else "") + "`\n")
 print("| model | layers | teacher acc | student acc | %accuracy | %size | %time | %emissions | energy method |")
 print("|---|---|---|---|---|---|---|---|---|")

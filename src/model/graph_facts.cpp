@@ -89,6 +89,16 @@ std::optional<int> attention_heads(const torch::jit::Module& attention, const st
       }
     }
   });
+  if (found) return found;
+  // Newer Hugging Face code (transformers 5) views to (batch, seq, -1, head_dim): the head count is implied.
+  for_each_node(attention, [&](Node* node) {
+    if (found || node->kind() != list || node->inputs().size() != 4) return;
+    auto heads = torch::jit::toIValue(node->input(2));
+    auto head_dim = torch::jit::toIValue(node->input(3));
+    if (!heads || !heads->isInt() || heads->toInt() != -1 || !head_dim || !head_dim->isInt()) return;
+    const int64_t d = head_dim->toInt();
+    if (d > 0 && d < hidden && hidden % d == 0) found = static_cast<int>(hidden / d);
+  });
   return found;
 }
 

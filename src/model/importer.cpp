@@ -1,6 +1,7 @@
 #include "lwm/model/importer.h"
 
 #include <spdlog/spdlog.h>
+#include <torch/version.h>
 
 #include <fstream>
 
@@ -31,6 +32,14 @@ torch::jit::Module load_torchscript(const fs::path& path) {
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     throw ModelError(path.string() + ": not a loadable TorchScript file: " + what.substr(0, what.find('\n')));
+  } catch (const std::exception& e) {
+    // The TorchScript compiler's errors (torch::jit::ErrorReport) are not c10::Errors: typically an op this
+    // LibTorch does not know, in a file saved by a newer PyTorch.
+    std::string what = e.what();
+    what = what.substr(what.find_first_not_of(" \n"));
+    what = what.substr(0, what.find_first_of(".\n"));
+    throw ModelError(path.string() + ": cannot be loaded by LibTorch " + TORCH_VERSION + ": " + what +
+                     " (a file saved by a newer PyTorch needs lwm built against that LibTorch)");
   }
 }
 

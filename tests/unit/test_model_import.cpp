@@ -1,6 +1,8 @@
 // Import of BERT-family TorchScript files into a ModelSpec, and the faithfulness of the native rebuild.
 #include <gtest/gtest.h>
 
+#include <torch/version.h>
+
 #include <fstream>
 
 #include "lwm/common/error.h"
@@ -121,6 +123,28 @@ TEST(ModelBadInput, CorruptZip) {
   std::string bytes((std::istreambuf_iterator<char>(in)), {});
   std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() / 3);
   EXPECT_THROW(import_model(path), ModelError);
+}
+
+// A real Hugging Face export saved by PyTorch 2.11 (tests/data/models/README.md).
+TEST(ModelImportNewerPyTorch, RefusedClearlyByLibTorch1OrImportedFaithfullyByLibTorch2) {
+  const auto path = test::source_dir() / "tests" / "data" / "models" / "hf-bert-transformers5.17-torch2.11-trace.pt";
+#if TORCH_VERSION_MAJOR < 2
+  try {
+    import_model(path);
+    FAIL() << "LibTorch " << TORCH_VERSION << " loaded a file that needs aten::scaled_dot_product_attention";
+  } catch (const ModelError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("newer PyTorch"), std::string::npos) << what;
+    EXPECT_NE(what.find("scaled_dot_product_attention"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+#else
+  ImportedModel m = import_model(path);
+  EXPECT_EQ(m.spec.family, Family::Bert);
+  EXPECT_EQ(m.spec.num_layers(), 2);
+  auto native = build_module(m.spec, m.weights);
+  EXPECT_LE(max_logit_difference(m.module, native, m.spec), 1e-4);
+#endif
 }
 
 TEST(ModelBadInput, TorchScriptThatIsNotATransformer) {

@@ -23,7 +23,8 @@ ActivationFacts activation_facts(const torch::jit::Module& module);
 
 // Number of attention heads of an attention module: an int attribute with one of `attr_names`
 // (scripted models keep them), else a pair of constants (heads, head_dim) with heads*head_dim ==
-// hidden in a view/reshape shape list (traced models bake them in).
+// hidden in a view/reshape shape list (traced models bake them in), else a shape list
+// (batch, seq, -1, head_dim) as transformers 5 writes it (heads = hidden / head_dim).
 std::optional<int> attention_heads(const torch::jit::Module& attention, const std::vector<std::string>& attr_names,
                                    int hidden);
 
