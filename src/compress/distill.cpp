@@ -20,13 +20,17 @@ torch::Tensor soft_loss(const torch::Tensor& student_logits, const torch::Tensor
 
 torch::Tensor hidden_state_loss(const std::vector<torch::Tensor>& student_hidden,
                                 const std::vector<torch::Tensor>& teacher_hidden, const std::vector<int>& hidden_map,
-                                const torch::Tensor& attention_mask) {
+                                const torch::Tensor& attention_mask, const torch::Tensor& kept_dims) {
   if (student_hidden.size() != hidden_map.size() + 1) {
     throw UsageError("hidden_map has " + std::to_string(hidden_map.size()) + " entries, the student has " +
                      std::to_string(student_hidden.size() - 1) + " layers");
   }
-  const auto mask = attention_mask.to(student_hidden[0].dtype()).unsqueeze(-1);
-  const auto denom = mask.sum() * student_hidden[0].size(-1);
+  // Real tokens only, and only the hidden dimensions the student still has: a pruned (masked) dimension is
+  // zero in the student by construction, so comparing it with the teacher adds a term nothing can reduce.
+  const auto dtype = student_hidden[0].dtype();
+  const auto dims = kept_dims.defined() ? kept_dims.to(dtype) : torch::ones({student_hidden[0].size(-1)}, dtype);
+  const auto mask = attention_mask.to(dtype).unsqueeze(-1) * dims;
+  const auto denom = attention_mask.to(dtype).sum() * dims.sum();
   auto mse = [&](const torch::Tensor& s, const torch::Tensor& t) { return ((s - t).pow(2) * mask).sum() / denom; };
   auto total = mse(student_hidden[0], teacher_hidden[0]);  // embedding outputs
   for (size_t i = 0; i < hidden_map.size(); ++i) {
@@ -81,8 +85,10 @@ torch::Tensor Distiller::loss(const Batch& batch) {
   auto loss = soft_loss(student_logits, teacher_logits, opts_.temperature, task_.regression);
   if (opts_.alpha > 0) loss = loss + opts_.alpha * task_loss(student_logits, batch.labels, task_.regression);
   if (hidden) {
+    // A student built for hidden-dimension pruning carries its mask of kept dimensions.
+    const torch::Tensor kept = student_.hasattr("hidden_mask") ? student_.attr("hidden_mask").toTensor() : torch::Tensor();
     loss = loss + opts_.hidden_weight * hidden_state_loss(student_out->elements()[1].toTensorVector(), teacher_hidden,
-                                                          opts_.hidden_map, batch.attention_mask);
+                                                          opts_.hidden_map, batch.attention_mask, kept);
   }
   return loss;
 }

@@ -80,6 +80,18 @@ TEST(DistillLoss, HiddenStateLossIgnoresPadding) {
   EXPECT_THROW(hidden_state_loss(student, teacher, {0}, mask), UsageError);
 }
 
+TEST(DistillLoss, HiddenStateLossIgnoresPrunedDimensions) {
+  // Hidden 2, one real token; dimension 1 is pruned (zero in the student, 5 in the teacher).
+  auto student_h = torch::tensor({{{1.0, 0.0}}});
+  auto teacher_h = torch::tensor({{{3.0, 5.0}}});
+  auto student = std::vector<torch::Tensor>{student_h, student_h};
+  auto teacher = std::vector<torch::Tensor>{teacher_h, teacher_h};
+  auto mask = torch::tensor({{1}});
+  // Without the mask: mean of (2^2, 5^2) = 14.5 per pair. With it: only dimension 0, 2^2 = 4.
+  EXPECT_NEAR(hidden_state_loss(student, teacher, {0}, mask).item<double>(), 14.5, 1e-6);
+  EXPECT_NEAR(hidden_state_loss(student, teacher, {0}, mask, torch::tensor({1.0, 0.0})).item<double>(), 4.0, 1e-6);
+}
+
 TEST(Config, PresetsLoadAndOverridesApply) {
   for (const char* preset : {"2of3-layers", "1of3-layers", "1of3-layers-pruned", "2of3-layers-int8",
                              "1of3-layers-int8", "1of3-layers-pruned-int8"}) {

@@ -27,10 +27,11 @@ struct DistillOptions {
 torch::Tensor soft_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits, double temperature,
                         bool regression);
 
-// MSE over non-padding tokens (attention_mask == 1), averaged over the mapped pairs.
+// MSE over non-padding tokens (attention_mask == 1) and, when `kept_dims` ([hidden], 1 = kept) is given, over
+// the hidden dimensions the student has not pruned; averaged over the mapped pairs.
 torch::Tensor hidden_state_loss(const std::vector<torch::Tensor>& student_hidden,
                                 const std::vector<torch::Tensor>& teacher_hidden, const std::vector<int>& hidden_map,
-                                const torch::Tensor& attention_mask);
+                                const torch::Tensor& attention_mask, const torch::Tensor& kept_dims = {});
 
 // Computes the distillation loss of the student on a batch. Both models are native
 // (define()-built) modules with forward_hidden(); the teacher is only run in eval mode without gradients.
