@@ -89,7 +89,8 @@ print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: 12-layer hidden-256 {na
       f"({teacher_epochs} epochs, train limit {limit or 'none'}); distillation epochs: {epochs}; max length 64.")
 print("Command: `bench/compress_presets.sh " + (f"--family {family} " if family != "bert" else "") +
       (f"--limit-train {limit} " if limit != "0" else "") +
-      f"--teacher-epochs {teacher_epochs}" + (f" --epochs {epochs}" if epochs != "preset" else "") + "`\n")
+      f"--teacher-epochs {teacher_epochs}" + (f" --epochs {epochs}" if epochs != "preset" else "") +
+      (f" --presets \"{' '.join(presets)}\"" if len(presets) < 6 else "") + "`\n")
 print("| model | layers | teacher acc | student acc | %accuracy | %size | %time | %emissions | energy method |")
 print("|---|---|---|---|---|---|---|---|---|")
 for p in presets:
