@@ -60,8 +60,10 @@ int run_inspect(const InspectArgs& args) {
             << " layers, hidden " << s.hidden << ", " << s.num_labels << " labels\n"
             << describe_layers(s) << "  vocabulary " << s.vocab_size << ", positions " << s.max_positions
             << " (" << to_string(s.positions) << "), token types " << s.type_vocab_size << "\n"
-            << "  post-LayerNorm eps " << s.norm_eps << ", activation " << to_string(s.activation) << ", head "
-            << to_string(s.head) << "\n"
+            << "  " << (s.norm == NormPlacement::Pre ? "pre" : "post") << "-LayerNorm eps " << s.norm_eps
+            << ", activation " << to_string(s.activation) << ", head " << to_string(s.head)
+            << (s.causal ? ", causal attention" : "") << (s.fused_qkv() ? ", fused Q|K|V" : "")
+            << (s.transposed_weights ? ", Conv1D [in, out] weights" : "") << "\n"
             << "  forward(";
   for (size_t i = 0; i < s.forward_args.size(); ++i) std::cout << (i ? ", " : "") << s.forward_args[i];
   std::cout << ") -> " << (s.returns_tuple ? "(logits,)" : "logits") << "\n"

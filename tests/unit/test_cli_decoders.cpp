@@ -46,6 +46,12 @@ TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
             0)
       << out;
 
+  // inspect names what makes the family different.
+  ASSERT_EQ(compress("inspect " + teacher.string(), &out), 0) << out;
+  EXPECT_NE(out.find("pre-LayerNorm"), std::string::npos) << out;
+  EXPECT_NE(out.find("causal attention"), std::string::npos) << out;
+  EXPECT_EQ(out.find("fused Q|K|V") != std::string::npos, family == "gpt2") << out;
+
   const fs::path student = dir / "out";
   ASSERT_EQ(compress("--quiet --model " + teacher.string() + data +
                          " --limit-train 256 --max_length 32 --keep_layers 2 --epochs 2 --learning_rate 1e-3"
