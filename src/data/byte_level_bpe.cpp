@@ -565,26 +565,7 @@ Encoding ByteLevelBpeTokenizer::encode(const std::string& a, const std::string& 
   if (pair) ids_b = token_ids(b);
   const size_t specials = pair ? pair_before_.size() + pair_between_.size() + pair_after_.size()
                                : single_before_.size() + single_after_.size();
-  if (max_length > 0) {
-    if (static_cast<size_t>(max_length) < specials) {
-      throw UsageError("max_length " + std::to_string(max_length) + " leaves no room for the " +
-                       std::to_string(specials) + " special tokens of a " + (pair ? "pair" : "single text"));
-    }
-    size_t budget = static_cast<size_t>(max_length) - specials;
-    if (!pair) {
-      if (ids_a.size() > budget) ids_a.resize(budget);
-    } else {
-      // HF "longest_first" as Python transformers does it: one token at a time from the end of the
-      // longer text, B on a tie (so an odd budget leaves A the extra token).
-      while (ids_a.size() + ids_b.size() > budget) {
-        if (ids_a.size() > ids_b.size()) {
-          ids_a.pop_back();
-        } else {
-          ids_b.pop_back();
-        }
-      }
-    }
-  }
+  truncate_longest_first(ids_a, ids_b, pair, max_length, specials);
   Encoding e;
   auto append = [&](const std::vector<int64_t>& v) { e.ids.insert(e.ids.end(), v.begin(), v.end()); };
   e.ids.reserve(ids_a.size() + ids_b.size() + specials);

@@ -320,26 +320,7 @@ Encoding SentencePieceTokenizer::encode(const std::string& a, const std::string&
   const bool pair = !b.empty();
   if (pair) ids_b = token_ids(b);
   const size_t specials = pair ? 2 : 1;
-  if (max_length > 0) {
-    if (static_cast<size_t>(max_length) < specials) {
-      throw UsageError("max_length " + std::to_string(max_length) + " leaves no room for the " +
-                       std::to_string(specials) + " </s> token" +
-                       (pair ? "s of a pair" : " of a single text"));
-    }
-    const size_t budget = static_cast<size_t>(max_length) - specials;
-    if (!pair) {
-      if (ids_a.size() > budget) ids_a.resize(budget);
-    } else {
-      // HF "longest_first": one token at a time from the end of the longer text; B on a tie.
-      while (ids_a.size() + ids_b.size() > budget) {
-        if (ids_a.size() > ids_b.size()) {
-          ids_a.pop_back();
-        } else {
-          ids_b.pop_back();
-        }
-      }
-    }
-  }
+  truncate_longest_first(ids_a, ids_b, pair, max_length, specials);
   // T5Tokenizer._add_eos_if_not_present
   auto add_eos = [&](std::vector<int64_t>& ids) {
     if (ids.empty() || ids.back() != eos_id_) ids.push_back(eos_id_);

@@ -88,6 +88,27 @@ std::unique_ptr<Tokenizer> tokenizer_json(const fs::path& path, const std::strin
 
 }  // namespace
 
+void truncate_longest_first(std::vector<int64_t>& a, std::vector<int64_t>& b, bool pair, int max_length,
+                            size_t specials) {
+  if (max_length <= 0) return;
+  if (static_cast<size_t>(max_length) < specials) {
+    throw UsageError("max_length " + std::to_string(max_length) + " leaves no room for the " +
+                     std::to_string(specials) + " special tokens of a " + (pair ? "pair" : "single text"));
+  }
+  const size_t budget = static_cast<size_t>(max_length) - specials;
+  if (!pair) {
+    if (a.size() > budget) a.resize(budget);
+    return;
+  }
+  while (a.size() + b.size() > budget) {
+    if (a.size() > b.size()) {
+      a.pop_back();
+    } else {
+      b.pop_back();
+    }
+  }
+}
+
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::string& family) {
   check_family(family);
   std::error_code ec;

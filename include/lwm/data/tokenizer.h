@@ -26,6 +26,13 @@ class Tokenizer {
   virtual std::string kind() const = 0;  // "wordpiece", "byte-level-bpe", "sentencepiece"
 };
 
+// Cuts token ids to fit max_length once `specials` special tokens are added (max_length <= 0: no limit):
+// a single text loses its end; a pair loses one token at a time from the end of the longer text, B on a tie
+// (Hugging Face's "longest_first" as Python transformers does it: an odd budget leaves A the extra token).
+// UsageError when max_length leaves no room for the special tokens. `pair` false: a single text (`b` unused).
+void truncate_longest_first(std::vector<int64_t>& a, std::vector<int64_t>& b, bool pair, int max_length,
+                            size_t specials);
+
 // Loads a tokenizer: WordPiece (vocab.txt, or a tokenizer.json whose model.type is "WordPiece"),
 // byte-level BPE (vocab.json + merges.txt, or a tokenizer.json whose model.type is "BPE"), or
 // SentencePiece (T5's spiece.model, any *.model file; see lwm/data/sentencepiece_tokenizer.h).
