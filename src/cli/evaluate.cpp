@@ -8,6 +8,8 @@
 #include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
 #include "lwm/measure/model_measurement.h"
+#include "lwm/model/builder.h"
+#include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
 #include "lwm/report/environment.h"
 
@@ -18,6 +20,12 @@ int run_evaluate(const EvaluateArgs& args) {
   ImportedModel m = import_model(args.model);
   TaskData data = load_task_data(args.data, m.spec);
   EncodedDataset eval = load_split(data, args.eval, args.data.max_length, args.data.limit_eval);
+  torch::jit::Module measured = m.module;
+  if (m.spec.head == HeadType::LabelWords && !m.module.find_method("classify")) {
+    // A Hugging Face T5 file has no classify(): its verified native rebuild scores the label words.
+    measured = build_module(m.spec, m.weights);
+    verify_faithful(m.module, measured, m.spec);
+  }
 
   MeasureOptions opts;
   opts.batch_size = args.measure.batch_size;
@@ -25,7 +33,7 @@ int run_evaluate(const EvaluateArgs& args) {
   opts.energy.cpu_watts_per_core = args.measure.cpu_watts;
   opts.carbon_intensity = args.measure.carbon_intensity;
   spdlog::info("evaluating {} on {} examples of {}", args.model.string(), eval.examples.size(), args.eval.string());
-  ModelMeasurement r = measure_model(m.module, args.model, data.task, eval, data.tokenizer->pad_id(), opts);
+  ModelMeasurement r = measure_model(measured, args.model, data.task, eval, data.tokenizer->pad_id(), opts);
 
   nlohmann::json report = {
       {"command", "evaluate"},

@@ -29,7 +29,10 @@ std::string describe_layers(const ModelSpec& spec) {
   } else {
     for (int i = 0; i < spec.num_layers(); ++i) {
       const auto& l = spec.layers[i];
-      s << "  layer " << i << ": " << l.heads << " heads x " << l.head_dim << ", FFN " << l.ffn << "\n";
+      s << "  " << (spec.encoder_decoder ? (l.decoder ? "decoder " : "encoder ") : "") << "layer "
+        << spec.stack_index(i) << ": " << l.heads << " heads x " << l.head_dim << ", FFN " << l.ffn;
+      if (l.decoder) s << ", cross-attention " << l.cross_heads << " heads";
+      s << "\n";
     }
   }
   return s.str();
@@ -56,6 +59,22 @@ int run_inspect(const InspectArgs& args) {
     return 0;
   }
   const auto& s = m.spec;
+  if (s.encoder_decoder) {
+    std::cout << args.model.string() << ": " << to_string(s.family) << " encoder-decoder (text to text: classifies by "
+              << "scoring label words), " << s.num_encoder_layers() << " encoder + " << s.num_decoder_layers()
+              << " decoder layers, hidden " << s.hidden << "\n"
+              << describe_layers(s) << "  vocabulary " << s.vocab_size << ", relative positions in "
+              << s.relative_buckets << " buckets up to " << s.relative_max_distance << "\n"
+              << "  pre-" << (s.norm_kind == NormKind::RmsNorm ? "RMSNorm" : "LayerNorm") << " eps " << s.norm_eps
+              << ", activation " << to_string(s.activation) << (s.names.ffn_gate.empty() ? "" : " (gated)")
+              << (s.names.lm_head.empty() ? ", LM head tied to the embedding" : ", untied LM head") << "\n"
+              << "  forward(input_ids, attention_mask, decoder_input_ids) -> (lm_logits, encoder output)"
+              << (s.label_tokens.empty() ? "" : "; classify(input_ids, attention_mask) -> label scores") << "\n"
+              << "  parameters " << with_commas(params) << ", file " << with_commas(bytes) << " bytes\n"
+              << (m.frozen ? std::string("  frozen int8 model written by lwm: spec read from the file, not rebuilt\n")
+                           : "  rebuilt natively: max |logit difference| " + std::to_string(diff) + " <= 1e-04: faithful\n");
+    return 0;
+  }
   std::cout << args.model.string() << ": " << to_string(s.family) << " sequence classifier, " << s.num_layers()
             << " layers, hidden " << s.hidden << ", " << s.num_labels << " labels\n"
             << describe_layers(s) << "  vocabulary " << s.vocab_size << ", positions " << s.max_positions

@@ -3,19 +3,63 @@
 #include <spdlog/spdlog.h>
 
 #include "lwm/common/error.h"
+#include "lwm/data/sentencepiece_tokenizer.h"
 
 namespace lwm {
 
-TaskData load_task_data(const DataArgs& args, const ModelSpec& model) {
+namespace {
+
+// The label words' decoder targets (SentencePiece ids + </s>), into the model's spec or checked against it.
+void attach_label_words(const DataArgs& args, const TaskData& data, ModelSpec& model) {
+  if (data.task.regression) {
+    throw UsageError("task '" + data.task.name + "' is a regression; lwm classifies with T5 by label words only");
+  }
+  const auto* sp = dynamic_cast<const SentencePieceTokenizer*>(data.tokenizer.get());
+  if (!sp) {
+    throw DataError(args.tokenizer.string() + ": a T5 model needs its SentencePiece tokenizer (spiece.model), not a " +
+                    data.tokenizer->kind() + " one");
+  }
+  const auto& words = args.label_words.empty() ? data.task.label_words : args.label_words;
+  if (static_cast<int>(words.size()) != data.task.num_labels()) {
+    throw UsageError("task '" + data.task.name + "' has " + std::to_string(data.task.num_labels()) + " labels, " +
+                     std::to_string(words.size()) + " label words were given");
+  }
+  std::vector<std::vector<int64_t>> targets;
+  for (const auto& w : words) targets.push_back(sp->encode_target(w));
+  for (size_t i = 0; i < targets.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (targets[i] == targets[j]) throw UsageError("label words '" + words[j] + "' and '" + words[i] + "' encode to the same tokens");
+    }
+  }
+  if (!model.label_tokens.empty() && model.label_tokens != targets) {
+    throw DataError("the model scores other label words than task '" + data.task.name + "' with this tokenizer gives (" +
+                    std::to_string(model.label_tokens.size()) + " labels trained; check --task, --tokenizer and --label-words)");
+  }
+  model.label_tokens = targets;
+  model.num_labels = static_cast<int>(targets.size());
+}
+
+}  // namespace
+
+TaskData load_task_data(const DataArgs& args, ModelSpec& model) {
   TaskData data;
   data.task = task_by_name(args.task);
   data.tokenizer = load_tokenizer(args.tokenizer, to_string(model.family));
+  if (model.head != HeadType::LabelWords) {
+    if (!args.label_words.empty()) {
+      throw UsageError("--label-words is for text-to-text models (T5); this is a " + to_string(model.family) + " classifier");
+    }
+  } else {
+    attach_label_words(args, data, model);  // first: a wrong kind of tokenizer is the clearer message
+    data.text_to_text = true;
+  }
   if (data.tokenizer->vocab_size() > model.vocab_size) {
     throw DataError(args.tokenizer.string() + ": tokenizer does not match the model: its vocabulary has " +
                     std::to_string(data.tokenizer->vocab_size()) + " tokens, the model's embedding has " +
                     std::to_string(model.vocab_size) + " rows");
   }
-  if (model.head == HeadType::LastToken && data.tokenizer->pad_id() != model.pad_token_id) {
+  if ((model.head == HeadType::LastToken || model.head == HeadType::LabelWords) &&
+      data.tokenizer->pad_id() != model.pad_token_id) {
     // GPT-2/OPT classify the last token that is not pad_token_id: other padding would be read as text.
     throw DataError(args.tokenizer.string() + ": tokenizer does not match the model: it pads with id " +
                     std::to_string(data.tokenizer->pad_id()) + ", the model's classifier treats id " +
@@ -37,6 +81,12 @@ TaskData load_task_data(const DataArgs& args, const ModelSpec& model) {
 
 EncodedDataset load_split(const TaskData& data, const std::filesystem::path& file, int max_length, size_t limit) {
   Dataset ds = read_dataset(file, data.task, limit);
+  if (data.text_to_text) {
+    for (auto& e : ds.examples) {
+      e.text_a = data.task.prefix_a + e.text_a;
+      if (data.task.pair) e.text_b = data.task.prefix_b + e.text_b;
+    }
+  }
   EncodedDataset enc = encode_dataset(ds, *data.tokenizer, max_length);
   spdlog::debug("{}: {} examples", file.string(), enc.examples.size());
   return enc;

@@ -46,8 +46,8 @@ Distiller::Distiller(torch::jit::Module teacher, torch::jit::Module student, con
       student_(std::move(student)),
       task_(task),
       opts_(std::move(opts)),
-      teacher_args_(forward_arg_names(teacher_)),
-      student_args_(forward_arg_names(student_)) {
+      teacher_args_(forward_arg_names(teacher_, "forward_hidden")),
+      student_args_(forward_arg_names(student_, "forward_hidden")) {
   if (!(opts_.temperature > 0)) throw UsageError("temperature must be positive");
   teacher_.eval();
 }

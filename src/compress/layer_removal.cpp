@@ -65,23 +65,54 @@ std::vector<int> select_layers(int num_layers, int keep, LayerStrategy strategy,
   return kept;
 }
 
+std::vector<int> select_model_layers(const ModelSpec& spec, int keep, double fraction, LayerStrategy strategy,
+                                     const std::vector<int>& explicit_layers) {
+  const int encoder = spec.num_encoder_layers(), decoder = spec.num_decoder_layers();
+  auto stack = [&](int count, int offset, std::vector<int>& out) {
+    const int n = keep > 0 ? keep : layers_for_fraction(count, fraction);
+    if (strategy != LayerStrategy::Explicit && n > count) {
+      throw UsageError("config asks for " + std::to_string(n) + " layers; the teacher has " + std::to_string(count) +
+                       (spec.encoder_decoder ? (offset > 0 ? " decoder layers" : " encoder layers") : ""));
+    }
+    for (int l : select_layers(count, n, strategy, explicit_layers)) out.push_back(offset + l);
+  };
+  std::vector<int> kept;
+  stack(encoder, 0, kept);
+  if (decoder > 0) stack(decoder, encoder, kept);
+  return kept;
+}
+
 std::pair<ModelSpec, Weights> remove_layers(const ModelSpec& spec, const Weights& weights, const std::vector<int>& kept) {
   ModelSpec student = spec;
   student.layers.clear();
   for (int l : kept) student.layers.push_back(spec.layers.at(static_cast<size_t>(l)));
-  const std::string& prefix = spec.names.layer_prefix;
+  std::vector<const ParamNames*> stacks = {&spec.names};
+  if (spec.encoder_decoder) stacks.push_back(&spec.decoder_names);
   Weights out;
   for (const auto& [name, tensor] : weights) {
-    if (name.compare(0, prefix.size(), prefix) != 0) {
+    const ParamNames* stack = nullptr;
+    for (const auto* n : stacks) {
+      if (name.compare(0, n->layer_prefix.size(), n->layer_prefix) == 0) stack = n;
+    }
+    if (!stack) {
       out[name] = tensor;
       continue;
     }
+    const std::string& prefix = stack->layer_prefix;
     const std::string rest = name.substr(prefix.size());
     const size_t dot = rest.find('.');
-    const int layer = std::stoi(rest.substr(0, dot));
-    auto it = std::find(kept.begin(), kept.end(), layer);
+    const int index = std::stoi(rest.substr(0, dot));
+    const std::string leaf = rest.substr(dot);  // ".attention.self.query.weight"
+    if (!stack->relative_bias.empty() && leaf.compare(0, stack->relative_bias.size() + 1, "." + stack->relative_bias) == 0) {
+      out[prefix + "0" + leaf] = tensor;  // the stack's shared table stays with its first layer
+      continue;
+    }
+    const int offset = stack == &spec.decoder_names ? spec.num_encoder_layers() : 0;
+    auto it = std::find(kept.begin(), kept.end(), offset + index);
     if (it == kept.end()) continue;
-    out[prefix + std::to_string(it - kept.begin()) + rest.substr(dot)] = tensor;
+    // Position among the kept layers of the same stack.
+    const auto first = std::find_if(kept.begin(), kept.end(), [&](int k) { return spec.layers.at(k).decoder == (offset > 0); });
+    out[prefix + std::to_string(it - first) + leaf] = tensor;
   }
   return {student, out};
 }

@@ -173,27 +173,19 @@ PruneTargets StructuredPruner::current_sparsity() const {
   return s;
 }
 
-ModelSpec StructuredPruner::pruned_spec() const {
-  ModelSpec s = spec_;
-  for (int l = 0; l < s.num_layers(); ++l) {
-    s.layers[l].heads = static_cast<int>(masks_.heads[l].sum().item<int64_t>());
-    s.layers[l].ffn = static_cast<int>(masks_.ffn[l].sum().item<int64_t>());
-  }
-  s.hidden = static_cast<int>(masks_.hidden.sum().item<int64_t>());
-  if (s.names.project_in.empty()) s.embedding_width = s.hidden;
-  return s;
-}
+ModelSpec StructuredPruner::pruned_spec() const { return lwm::pruned_spec(spec_, masks_); }
 
 ShrunkModel StructuredPruner::shrink() const { return lwm::shrink(spec_, module_weights(module_), masks_); }
 
 nlohmann::json StructuredPruner::summary() const {
   const ModelSpec kept = pruned_spec();
-  nlohmann::json heads = nlohmann::json::array(), ffn = nlohmann::json::array();
+  nlohmann::json heads = nlohmann::json::array(), ffn = nlohmann::json::array(), cross = nlohmann::json::array();
   for (const auto& layer : kept.layers) {
     heads.push_back(layer.heads);
     ffn.push_back(layer.ffn);
+    cross.push_back(layer.cross_heads);
   }
-  return {{"importance", "L2 norm of each unit's weights"},
+  nlohmann::json out = {{"importance", "L2 norm of each unit's weights"},
           {"targets", targets_.to_json()},
           {"schedule", schedule_.to_json()},
           {"sparsity", current_sparsity().to_json()},
@@ -203,6 +195,8 @@ nlohmann::json StructuredPruner::summary() const {
           {"hidden_before", spec_.hidden},
           {"mask_updates", updates_},
           {"last_update_step", last_update_step_}};
+  if (spec_.encoder_decoder) out["cross_heads_per_layer"] = cross;
+  return out;
 }
 
 }  // namespace lwm

@@ -40,14 +40,30 @@ ShrunkModel shrink(const ModelSpec& spec, const Weights& weights, const PruneMas
     }
     out.weights[name] = w.clone();
   }
-  for (int l = 0; l < spec.num_layers(); ++l) {
-    out.spec.layers[l].heads = static_cast<int>(masks.heads.at(l).sum().item<int64_t>());
-    out.spec.layers[l].ffn = static_cast<int>(masks.ffn.at(l).sum().item<int64_t>());
-  }
-  out.spec.hidden = static_cast<int>(masks.hidden.sum().item<int64_t>());
-  // The word embedding is the stream's first writer unless project_in sits between them.
-  if (spec.names.project_in.empty()) out.spec.embedding_width = out.spec.hidden;
+  out.spec = pruned_spec(spec, masks);
   return out;
+}
+
+ModelSpec pruned_spec(const ModelSpec& spec, const PruneMasks& masks) {
+  ModelSpec s = spec;
+  for (int l = 0; l < spec.num_layers(); ++l) {
+    auto& layer = s.layers[l];
+    const auto kept_heads = masks.heads.at(l).to(torch::kCPU, torch::kBool).nonzero().squeeze(1).contiguous();
+    layer.heads = static_cast<int>(kept_heads.numel());
+    if (!spec.names_of(l).relative_bias.empty()) {
+      // The relative bias table stays whole: record which of its heads the kept heads are.
+      std::vector<int> before = spec.layers[l].bias_heads;
+      if (before.empty()) for (int h = 0; h < spec.layers[l].heads; ++h) before.push_back(h);
+      layer.bias_heads.clear();
+      for (int64_t i = 0; i < kept_heads.numel(); ++i) layer.bias_heads.push_back(before.at(kept_heads[i].item<int64_t>()));
+    }
+    if (layer.decoder) layer.cross_heads = static_cast<int>(masks.cross_heads.at(l).sum().item<int64_t>());
+    layer.ffn = static_cast<int>(masks.ffn.at(l).sum().item<int64_t>());
+  }
+  s.hidden = static_cast<int>(masks.hidden.sum().item<int64_t>());
+  // The word embedding is the stream's first writer unless project_in sits between them.
+  if (spec.names.project_in.empty()) s.embedding_width = s.hidden;
+  return s;
 }
 
 }  // namespace lwm

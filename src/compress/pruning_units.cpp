@@ -19,47 +19,57 @@ std::string to_string(UnitKind k) {
 }
 
 std::vector<UnitGroup> unit_groups(const ModelSpec& spec) {
-  const auto& n = spec.names;
   const int L = spec.num_layers();
   // Projection weights are [out, in] (Linear) or [in, out] (GPT-2's Conv1D): a unit that is an output
-  // of a projection owns entries along out_axis, one that is an input along in_axis.
+  // of a projection owns entries along out_axis, one that is an input along in_axis. Biases, where the
+  // family has them (not T5), go with the outputs.
   const int64_t out = spec.out_axis(), in = spec.in_axis();
+  const bool biases = spec.linear_bias;
   std::vector<UnitGroup> groups;
-
-  for (int l = 0; l < L; ++l) {
+  // Outputs [offset + u*width, ...) of projection `m` of layer l, with its bias.
+  auto outputs = [&](UnitGroup& g, int l, const std::string& m, int64_t offset, int64_t width) {
+    g.slices.push_back({spec.layer_param(l, m, "weight"), out, offset, width});
+    if (biases) g.slices.push_back({spec.layer_param(l, m, "bias"), 0, offset, width});
+  };
+  auto head_group = [&](int l, bool cross) {
+    const auto& n = spec.names_of(l);
     const int64_t d = spec.layers[l].head_dim;
-    const int64_t A = spec.layers[l].heads * d;
-    UnitGroup g{UnitKind::Head, l, spec.layers[l].heads, {}};
-    if (spec.fused_qkv()) {
+    const int64_t heads = cross ? spec.layers[l].cross_heads : spec.layers[l].heads;
+    UnitGroup g{UnitKind::Head, l, heads, {}, cross};
+    if (!cross && spec.fused_qkv()) {
       // One Q|K|V matrix: head h owns d outputs in each of the three blocks, at h*d, A + h*d and
       // 2A + h*d, so a head's q, k and v always go together and the blocks keep their order.
-      for (int64_t block = 0; block < 3; ++block) {
-        g.slices.push_back({spec.layer_param(l, n.qkv, "weight"), out, block * A, d});
-        g.slices.push_back({spec.layer_param(l, n.qkv, "bias"), 0, block * A, d});
-      }
+      for (int64_t block = 0; block < 3; ++block) outputs(g, l, n.qkv, block * heads * d, d);
     } else {
-      for (const auto* m : {&n.query, &n.key, &n.value}) {
-        g.slices.push_back({spec.layer_param(l, *m, "weight"), out, 0, d});
-        g.slices.push_back({spec.layer_param(l, *m, "bias"), 0, 0, d});
+      for (const auto* m : cross ? std::vector<const std::string*>{&n.cross_query, &n.cross_key, &n.cross_value}
+                                 : std::vector<const std::string*>{&n.query, &n.key, &n.value}) {
+        outputs(g, l, *m, 0, d);
       }
     }
-    g.slices.push_back({spec.layer_param(l, n.attn_out, "weight"), in, 0, d});
-    groups.push_back(std::move(g));
+    g.slices.push_back({spec.layer_param(l, cross ? n.cross_out : n.attn_out, "weight"), in, 0, d});
+    return g;
+  };
+
+  for (int l = 0; l < L; ++l) groups.push_back(head_group(l, false));
+  for (int l = 0; l < L; ++l) {
+    if (spec.layers[l].decoder) groups.push_back(head_group(l, true));
   }
   for (int l = 0; l < L; ++l) {
-    UnitGroup g{UnitKind::Ffn, l, spec.layers[l].ffn, {}};
-    g.slices.push_back({spec.layer_param(l, n.ffn_in, "weight"), out, 0, 1});
-    g.slices.push_back({spec.layer_param(l, n.ffn_in, "bias"), 0, 0, 1});
+    const auto& n = spec.names_of(l);
+    UnitGroup g{UnitKind::Ffn, l, spec.layers[l].ffn, {}, false};
+    outputs(g, l, n.ffn_in, 0, 1);
+    if (!n.ffn_gate.empty()) outputs(g, l, n.ffn_gate, 0, 1);
     g.slices.push_back({spec.layer_param(l, n.ffn_out, "weight"), in, 0, 1});
     groups.push_back(std::move(g));
   }
 
-  UnitGroup h{UnitKind::Hidden, -1, spec.hidden, {}};
+  UnitGroup h{UnitKind::Hidden, -1, spec.hidden, {}, false};
   auto slice = [&h](const std::string& t, int64_t dim) { h.slices.push_back({t, dim, 0, 1}); };
   auto norm = [&](const std::string& m) {
     slice(m + ".weight", 0);
-    slice(m + ".bias", 0);
+    if (spec.norm_kind == NormKind::LayerNorm) slice(m + ".bias", 0);
   };
+  const auto& n = spec.names;
   if (n.project_in.empty()) {
     slice(n.word_embeddings + ".weight", 1);
   } else {
@@ -68,30 +78,41 @@ std::vector<UnitGroup> unit_groups(const ModelSpec& spec) {
     slice(n.project_in + ".weight", 0);
     slice(n.project_out + ".weight", 1);
   }
-  slice(n.position_embeddings + ".weight", 1);
+  if (!n.position_embeddings.empty()) slice(n.position_embeddings + ".weight", 1);
   if (spec.type_vocab_size > 0) slice(n.token_type_embeddings + ".weight", 1);
   if (!n.embedding_norm.empty()) norm(n.embedding_norm);
   for (int l = 0; l < L; ++l) {
-    // Readers of the residual stream: their inputs.
+    const auto& ln = spec.names_of(l);
+    // Readers of the residual stream (an encoder-decoder's cross-attention keys and values read the
+    // encoder's, which shares the embedding and so the dimensions): their inputs.
+    std::vector<const std::string*> readers = {&ln.ffn_in};
     if (spec.fused_qkv()) {
-      slice(spec.layer_param(l, n.qkv, "weight"), in);
+      readers.push_back(&ln.qkv);
     } else {
-      for (const auto* m : {&n.query, &n.key, &n.value}) slice(spec.layer_param(l, *m, "weight"), in);
+      for (const auto* m : {&ln.query, &ln.key, &ln.value}) readers.push_back(m);
     }
-    slice(spec.layer_param(l, n.ffn_in, "weight"), in);
-    // Writers: their outputs and biases; and both LayerNorms.
-    for (const auto* m : {&n.attn_out, &n.ffn_out}) {
+    if (!ln.ffn_gate.empty()) readers.push_back(&ln.ffn_gate);
+    std::vector<const std::string*> writers = {&ln.attn_out, &ln.ffn_out};
+    std::vector<const std::string*> norms = {&ln.attn_norm, &ln.ffn_norm};
+    if (spec.layers[l].decoder) {
+      for (const auto* m : {&ln.cross_query, &ln.cross_key, &ln.cross_value}) readers.push_back(m);
+      writers.push_back(&ln.cross_out);
+      norms.push_back(&ln.cross_norm);
+    }
+    for (const auto* m : readers) slice(spec.layer_param(l, *m, "weight"), in);
+    // Writers: their outputs and biases; and the norms.
+    for (const auto* m : writers) {
       slice(spec.layer_param(l, *m, "weight"), out);
-      slice(spec.layer_param(l, *m, "bias"), 0);
+      if (biases) slice(spec.layer_param(l, *m, "bias"), 0);
     }
-    for (const auto* m : {&n.attn_norm, &n.ffn_norm}) {
-      slice(spec.layer_param(l, *m, "weight"), 0);
-      slice(spec.layer_param(l, *m, "bias"), 0);
-    }
+    for (const auto* m : norms) norm(spec.layer_path(l) + "." + *m);
   }
   if (!n.final_norm.empty()) norm(n.final_norm);
-  // The classification head reads the stream (token 0, or the last token): its input columns.
-  if (!n.head_dense.empty()) {
+  if (spec.encoder_decoder) norm(spec.decoder_names.final_norm);
+  // The head reads the stream (token 0, the last token, or every decoder position): its input columns.
+  if (spec.head == HeadType::LabelWords) {
+    if (!n.lm_head.empty()) slice(n.lm_head + ".weight", 1);  // tied: the word embedding, above
+  } else if (!n.head_dense.empty()) {
     slice(n.head_dense + ".weight", 1);
   } else if (n.project_out.empty()) {
     slice(n.head_out + ".weight", 1);
@@ -133,6 +154,7 @@ PruneMasks PruneMasks::keep_all(const ModelSpec& spec) {
   PruneMasks m;
   for (const auto& layer : spec.layers) {
     m.heads.push_back(torch::ones({layer.heads}, torch::kBool));
+    m.cross_heads.push_back(torch::ones({layer.cross_heads}, torch::kBool));
     m.ffn.push_back(torch::ones({layer.ffn}, torch::kBool));
   }
   m.hidden = torch::ones({spec.hidden}, torch::kBool);
@@ -142,7 +164,7 @@ PruneMasks PruneMasks::keep_all(const ModelSpec& spec) {
 const torch::Tensor& PruneMasks::of(const UnitGroup& group) const {
   switch (group.kind) {
     case UnitKind::Head:
-      return heads.at(group.layer);
+      return group.cross ? cross_heads.at(group.layer) : heads.at(group.layer);
     case UnitKind::Ffn:
       return ffn.at(group.layer);
     case UnitKind::Hidden:

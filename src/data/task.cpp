@@ -8,8 +8,12 @@ namespace lwm {
 namespace {
 
 TaskSpec classification(std::string name, std::vector<std::string> labels, bool pair,
-                        std::vector<std::string> metrics) {
+                        std::vector<std::string> metrics, std::vector<std::string> words, std::string prefix_a,
+                        std::string prefix_b = "") {
   TaskSpec t;
+  t.label_words = std::move(words);
+  t.prefix_a = std::move(prefix_a);
+  t.prefix_b = std::move(prefix_b);
   t.name = std::move(name);
   t.label_names = std::move(labels);
   t.pair = pair;
@@ -32,16 +36,21 @@ const std::map<std::string, TaskSpec>& registry() {
     const std::vector<std::string> nli2 = {"entailment", "not_entailment"};
     std::map<std::string, TaskSpec> m;
     for (TaskSpec t : {
-             classification("sst2", binary, false, {"accuracy"}),
-             classification("cola", binary, false, {"mcc", "accuracy"}),
-             classification("mrpc", binary, true, {"accuracy", "f1"}),
-             classification("qqp", binary, true, {"accuracy", "f1"}),
-             classification("wnli", binary, true, {"accuracy"}),
-             classification("rte", nli2, true, {"accuracy"}),
-             classification("qnli", nli2, true, {"accuracy"}),
-             classification("mnli", {"entailment", "neutral", "contradiction"}, true, {"accuracy"}),
-             classification("imdb", binary, false, {"accuracy"}),
-             classification("generic", binary, false, {"accuracy"}),
+             classification("sst2", binary, false, {"accuracy"}, {"negative", "positive"}, "sst2 sentence: "),
+             classification("cola", binary, false, {"mcc", "accuracy"}, {"unacceptable", "acceptable"},
+                            "cola sentence: "),
+             classification("mrpc", binary, true, {"accuracy", "f1"}, {"not_equivalent", "equivalent"},
+                            "mrpc sentence1: ", "sentence2: "),
+             classification("qqp", binary, true, {"accuracy", "f1"}, {"not_duplicate", "duplicate"},
+                            "qqp question1: ", "question2: "),
+             classification("wnli", binary, true, {"accuracy"}, {"not_entailment", "entailment"},
+                            "wnli sentence1: ", "sentence2: "),
+             classification("rte", nli2, true, {"accuracy"}, nli2, "rte sentence1: ", "sentence2: "),
+             classification("qnli", nli2, true, {"accuracy"}, nli2, "qnli question: ", "sentence: "),
+             classification("mnli", {"entailment", "neutral", "contradiction"}, true, {"accuracy"},
+                            {"entailment", "neutral", "contradiction"}, "mnli premise: ", "hypothesis: "),
+             classification("imdb", binary, false, {"accuracy"}, {"negative", "positive"}, "imdb review: "),
+             classification("generic", binary, false, {"accuracy"}, {"false", "true"}, "classify: "),
              stsb,
          }) {
       m.emplace(t.name, t);

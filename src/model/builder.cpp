@@ -1,5 +1,9 @@
 #include "lwm/model/builder.h"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cctype>
 #include <sstream>
 
 #include "lwm/common/error.h"
@@ -44,18 +48,40 @@ std::string activation_code(Activation a, const std::string& x) {
   return x;
 }
 
+// `self.` + a dotted module path, with getattr() for numeric parts, which are not identifiers
+// ("layer.0.SelfAttention.q" -> "getattr(self.layer, '0').SelfAttention.q").
+std::string self_path(const std::string& path) {
+  std::string expr = "self";
+  std::stringstream parts(path);
+  std::string part;
+  while (std::getline(parts, part, '.')) {
+    if (!part.empty() && std::isdigit(static_cast<unsigned char>(part[0]))) {
+      expr = "getattr(" + expr + ", '" + part + "')";
+    } else {
+      expr += "." + part;
+    }
+  }
+  return expr;
+}
+
 // A projection of `x` by module `m` (its weight, and its bias when `bias`), in the layout the spec
 // stores: Linear [out, in] or, with transposed_weights, GPT-2's Conv1D [in, out] (x @ W + b).
 std::string linear(const std::string& x, const std::string& m, bool transposed = false, bool bias = true) {
-  const std::string w = "self." + m + ".weight" + (transposed ? ".t()" : "");
-  return "torch.linear(" + x + ", " + w + (bias ? ", self." + m + ".bias)" : ")");
+  const std::string w = self_path(m) + ".weight" + (transposed ? ".t()" : "");
+  return "torch.linear(" + x + ", " + w + (bias ? ", " + self_path(m) + ".bias)" : ")");
 }
 
-// With a hidden mask (BuildOptions::hidden_mask), the masked form below.
-std::string layer_norm(const std::string& x, const std::string& m, bool masked) {
-  if (masked) return "self.masked_norm(" + x + ", self." + m + ".weight, self." + m + ".bias)";
-  return "torch.layer_norm(" + x + ", [self." + m + ".weight.size(0)], self." + m + ".weight, self." + m +
-         ".bias, self.eps)";
+// The spec's norm (LayerNorm, or T5's RMS norm: no mean, no bias) of `x` by module `m`; with a hidden mask
+// (BuildOptions::hidden_mask), the masked forms below.
+std::string norm(const ModelSpec& spec, const std::string& x, const std::string& m, bool masked) {
+  const std::string w = self_path(m) + ".weight";
+  if (spec.norm_kind == NormKind::RmsNorm) {
+    if (masked) return "self.masked_rms_norm(" + x + ", " + w + ")";
+    return "self.rms_norm(" + x + ", " + w + ")";
+  }
+  const std::string b = self_path(m) + ".bias";
+  if (masked) return "self.masked_norm(" + x + ", " + w + ", " + b + ")";
+  return "torch.layer_norm(" + x + ", [" + w + ".size(0)], " + w + ", " + b + ", self.eps)";
 }
 
 // LayerNorm with mean and variance over the kept dimensions only (hidden_mask 1) and zero output on the
@@ -70,61 +96,114 @@ constexpr const char* kMaskedNormSource = R"(def masked_norm(self, x: Tensor, w:
     return d * torch.rsqrt(var + self.eps) * w + b * m
 )";
 
-// One transformer layer: attention then FFN, each as a residual block with its LayerNorm after the sum
-// (post-LN: BERT family, OPT without do_layer_norm_before) or before the block (pre-LN: GPT-2, OPT).
-std::string layer_source(const ModelSpec& spec, const LayerSpec& layer, bool masked) {
-  const auto& n = spec.names;
-  const bool pre = spec.norm == NormPlacement::Pre;
-  const bool t = spec.transposed_weights;
-  std::ostringstream s;
-  s << "def forward(self, x, mask_bias):\n";
-  const std::string attn_in = pre ? "y" : "x";
-  if (pre) s << "    y = " << layer_norm("x", n.attn_norm, masked) << "\n";
-  if (layer.heads > 0) {
-    s << "    B = " << attn_in << ".size(0)\n"
-      << "    T = " << attn_in << ".size(1)\n"
-      << "    A = self.num_heads * self.head_dim\n";
-    if (spec.fused_qkv()) {
-      // Q | K | V blocks of width A each (heads*head_dim, fewer after head pruning), split by position.
-      s << "    qkv = " << linear(attn_in, n.qkv, t) << "\n"
-        << "    q = qkv.narrow(2, 0, A)\n"
-        << "    k = qkv.narrow(2, A, A)\n"
-        << "    v = qkv.narrow(2, 2 * A, A)\n";
-    } else {
-      s << "    q = " << linear(attn_in, n.query, t) << "\n"
-        << "    k = " << linear(attn_in, n.key, t) << "\n"
-        << "    v = " << linear(attn_in, n.value, t) << "\n";
-    }
-    s << "    q = q.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)\n"
-      << "    k = k.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)\n"
-      << "    v = v.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)\n"
-      << "    scores = torch.matmul(q, k.transpose(-1, -2)) / self.scale + mask_bias\n"
-      << "    probs = torch.dropout(torch.softmax(scores, -1), self.dropout_p, self.training)\n"
-      << "    ctx = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, A)\n"
-      << "    a = " << linear("ctx", n.attn_out, t) << "\n";
-  } else {
-    // Every head pruned: the attention block adds only its output bias.
-    s << "    a = self." << n.attn_out << ".bias.expand_as(x)\n";
+// T5's RMS norm (mean of squares in the input's float type), and its masked form: the mean over the kept
+// dimensions only, as the shrunk model's RMS norm over fewer dimensions computes it.
+constexpr const char* kRmsNormSource = R"(def rms_norm(self, x: Tensor, w: Tensor) -> Tensor:
+    return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+)";
+constexpr const char* kMaskedRmsNormSource = R"(def masked_rms_norm(self, x: Tensor, w: Tensor) -> Tensor:
+    m = self.hidden_mask
+    var = (x * x * m).sum(-1, keepdim=True) / m.sum()
+    return w * (x * torch.rsqrt(var + self.eps)) * m
+)";
+
+// The norm helpers a module with this spec calls.
+void define_norms(Module& m, const ModelSpec& spec, bool masked) {
+  if (spec.norm_kind == NormKind::RmsNorm) {
+    m.define(masked ? kMaskedRmsNormSource : kRmsNormSource);
+  } else if (masked) {
+    m.define(kMaskedNormSource);
   }
+}
+
+// Multi-head attention of queries from `in` over keys/values from `kv` (the same for self-attention), by the
+// projections q/k/v/o (or one fused Q|K|V), with `heads` heads of self.head_dim; `bias` is added to the
+// scores (mask, and T5's relative position bias). Writes the block's output to `out`.
+std::string attention_code(const ModelSpec& spec, int heads, const std::string& in, const std::string& kv,
+                           const std::array<std::string, 4>& qkvo, const std::string& fused, const std::string& heads_attr,
+                           const std::string& bias, const std::string& out) {
+  const bool t = spec.transposed_weights, b = spec.linear_bias;
+  std::ostringstream s;
+  if (heads == 0) {
+    // Every head pruned: the attention block adds only its output bias (nothing, without biases).
+    if (b) {
+      s << "    " << out << " = " << self_path(qkvo[3]) << ".bias.expand_as(" << in << ")\n";
+    } else {
+      s << "    " << out << " = torch.zeros_like(" << in << ")\n";
+    }
+    return s.str();
+  }
+  s << "    B = " << in << ".size(0)\n"
+    << "    T = " << in << ".size(1)\n"
+    << "    S = " << kv << ".size(1)\n"
+    << "    A = self." << heads_attr << " * self.head_dim\n";
+  if (!fused.empty()) {
+    // Q | K | V blocks of width A each (heads*head_dim, fewer after head pruning), split by position.
+    s << "    qkv = " << linear(in, fused, t, b) << "\n"
+      << "    q = qkv.narrow(2, 0, A)\n"
+      << "    k = qkv.narrow(2, A, A)\n"
+      << "    v = qkv.narrow(2, 2 * A, A)\n";
+  } else {
+    s << "    q = " << linear(in, qkvo[0], t, b) << "\n"
+      << "    k = " << linear(kv, qkvo[1], t, b) << "\n"
+      << "    v = " << linear(kv, qkvo[2], t, b) << "\n";
+  }
+  s << "    q = q.view(B, T, self." << heads_attr << ", self.head_dim).transpose(1, 2)\n"
+    << "    k = k.view(B, S, self." << heads_attr << ", self.head_dim).transpose(1, 2)\n"
+    << "    v = v.view(B, S, self." << heads_attr << ", self.head_dim).transpose(1, 2)\n"
+    << "    scores = torch.matmul(q, k.transpose(-1, -2))" << (spec.attention_scaling ? " / self.scale" : "")
+    << " + " << bias << "\n"
+    << "    probs = torch.dropout(torch.softmax(scores, -1), self.dropout_p, self.training)\n"
+    << "    ctx = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, A)\n"
+    << "    " << out << " = " << linear("ctx", qkvo[3], t, b) << "\n";
+  return s.str();
+}
+
+// One transformer layer: attention then FFN, each as a residual block with its norm after the sum
+// (post-LN: BERT family, OPT without do_layer_norm_before) or before the block (pre-LN: GPT-2, OPT, T5).
+// A decoder layer of an encoder-decoder attends to the encoder output `enc` between the two (T5).
+std::string layer_source(const ModelSpec& spec, int l, bool masked) {
+  const LayerSpec& layer = spec.layers[l];
+  const auto& n = spec.names_of(l);
+  const bool pre = spec.norm == NormPlacement::Pre;
+  const bool t = spec.transposed_weights, b = spec.linear_bias;
+  std::ostringstream s;
+  s << (layer.decoder ? "def forward(self, x, mask_bias, enc, enc_bias):\n" : "def forward(self, x, mask_bias):\n");
+  const std::string attn_in = pre ? "y" : "x";
+  if (pre) s << "    y = " << norm(spec, "x", n.attn_norm, masked) << "\n";
+  // T5: mask_bias holds every head of the stack's relative bias table; this layer's heads are bias_heads.
+  const std::string bias = n.relative_bias.empty() ? "mask_bias" : "mask_bias.index_select(1, self.bias_heads)";
+  s << attention_code(spec, layer.heads, attn_in, attn_in, {n.query, n.key, n.value, n.attn_out},
+                      spec.fused_qkv() ? n.qkv : "", "num_heads", bias, "a");
   s << "    a = torch.dropout(a, self.dropout_p, self.training)\n";
   if (pre) {
-    s << "    x = x + a\n"
-      << "    y = " << layer_norm("x", n.ffn_norm, masked) << "\n";
+    s << "    x = x + a\n";
   } else {
-    s << "    x = " << layer_norm("a + x", n.attn_norm, masked) << "\n";
+    s << "    x = " << norm(spec, "a + x", n.attn_norm, masked) << "\n";
   }
+  if (layer.decoder) {
+    s << "    y = " << norm(spec, "x", n.cross_norm, masked) << "\n";
+    s << attention_code(spec, layer.cross_heads, "y", "enc", {n.cross_query, n.cross_key, n.cross_value, n.cross_out},
+                        "", "cross_heads", "enc_bias", "c");
+    s << "    x = x + torch.dropout(c, self.dropout_p, self.training)\n";
+  }
+  if (pre) s << "    y = " << norm(spec, "x", n.ffn_norm, masked) << "\n";
   const std::string ffn_in = pre ? "y" : "x";
   if (layer.ffn > 0) {
-    s << "    h = " << activation_code(spec.activation, linear(ffn_in, n.ffn_in, t)) << "\n"
-      << "    h = " << linear("h", n.ffn_out, t) << "\n";
+    s << "    h = " << activation_code(spec.activation, linear(ffn_in, n.ffn_in, t, b)) << "\n";
+    if (!n.ffn_gate.empty()) s << "    h = h * " << linear(ffn_in, n.ffn_gate, t, b) << "\n";
+    if (spec.encoder_decoder) s << "    h = torch.dropout(h, self.dropout_p, self.training)\n";
+    s << "    h = " << linear("h", n.ffn_out, t, b) << "\n";
+  } else if (b) {
+    s << "    h = " << self_path(n.ffn_out) << ".bias.expand_as(x)\n";
   } else {
-    s << "    h = self." << n.ffn_out << ".bias.expand_as(x)\n";
+    s << "    h = torch.zeros_like(x)\n";
   }
   s << "    h = torch.dropout(h, self.dropout_p, self.training)\n";
   if (pre) {
     s << "    return x + h\n";
   } else {
-    s << "    return " << layer_norm("h + x", n.ffn_norm, masked) << "\n";
+    s << "    return " << norm(spec, "h + x", n.ffn_norm, masked) << "\n";
   }
   return s.str();
 }
@@ -163,7 +242,7 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
     s << "    x = x + torch.embedding(self." << n.token_type_embeddings << ".weight, token_type_ids)\n";
   }
   s << "    x = x + torch.embedding(self." << n.position_embeddings << ".weight, positions)\n";
-  if (!n.embedding_norm.empty()) s << "    x = " << layer_norm("x", n.embedding_norm, masked) << "\n";
+  if (!n.embedding_norm.empty()) s << "    x = " << norm(spec, "x", n.embedding_norm, masked) << "\n";
   s << "    x = torch.dropout(x, self.dropout_p, self.training)\n"
     << "    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * " << kMaskFill << "\n";
   if (spec.causal) {
@@ -178,7 +257,7 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
     s << "    x = getattr(self." << layers << ", '" << l << "').forward(x, mask_bias)\n";
     if (hidden_states) s << "    hidden.append(x)\n";
   }
-  if (!n.final_norm.empty()) s << "    x = " << layer_norm("x", n.final_norm, masked) << "\n";
+  if (!n.final_norm.empty()) s << "    x = " << norm(spec, "x", n.final_norm, masked) << "\n";
   if (!n.project_out.empty()) s << "    x = " << linear("x", n.project_out, false, false) << "\n";
   if (spec.head == HeadType::LastToken) {
     // The last token that is not padding (Hugging Face: argmax of index * (input_ids != pad)).
@@ -205,6 +284,8 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
     case HeadType::LastToken:
       s << "    logits = " << linear("first", n.head_out, false, spec.head_out_bias) << "\n";
       break;
+    case HeadType::LabelWords:  // encoder-decoders are built by seq2seq_sources()
+      break;
   }
   if (hidden_states) {
     s << "    return logits, hidden\n";
@@ -212,6 +293,114 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
     s << (spec.returns_tuple ? "    return (logits,)\n" : "    return logits\n");
   }
   return s.str();
+}
+
+// T5's bucketed relative position bias (Hugging Face T5Attention._relative_position_bucket and compute_bias):
+// [1, heads of the table, q_len, k_len] from the table [buckets, heads]. Bidirectional (encoder): half the
+// buckets for keys after the query; causal (decoder): later keys share bucket 0 (they are masked anyway).
+// Half the rest are exact distances, the others logarithmic up to max_distance.
+std::string relative_bias_source(const ModelSpec& spec) {
+  std::ostringstream s;
+  s.precision(17);
+  s << "def relative_bias(self, table: Tensor, q_len: int, k_len: int, bidirectional: bool) -> Tensor:\n"
+    << "    rel = torch.arange(k_len, device=table.device).unsqueeze(0) - torch.arange(q_len, device=table.device).unsqueeze(1)\n"
+    << "    nb = " << spec.relative_buckets << "\n"
+    << "    buckets = torch.zeros_like(rel)\n"
+    << "    if bidirectional:\n"
+    << "        nb = nb // 2\n"
+    << "        buckets = buckets + rel.gt(0).long() * nb\n"
+    << "        rel = torch.abs(rel)\n"
+    << "    else:\n"
+    << "        rel = -torch.min(rel, torch.zeros_like(rel))\n"
+    << "    exact = nb // 2\n"
+    << "    log_range = " << std::log(static_cast<double>(spec.relative_max_distance) / (spec.relative_buckets / 4)) << "\n"
+    << "    if not bidirectional:\n"
+    << "        log_range = " << std::log(static_cast<double>(spec.relative_max_distance) / (spec.relative_buckets / 2)) << "\n"
+    << "    large = exact + (torch.log(rel.float() / exact) / log_range * (nb - exact)).long()\n"
+    << "    large = torch.min(large, torch.full_like(large, nb - 1))\n"
+    << "    buckets = buckets + torch.where(rel.lt(exact), rel, large)\n"
+    << "    return torch.embedding(table, buckets).permute([2, 0, 1]).unsqueeze(0)\n";
+  return s.str();
+}
+
+// An encoder-decoder (T5): encode_hidden() -> (encoder output, [embeddings, layer outputs]), decode() -> LM
+// logits, forward() with the teacher's signature -> (lm_logits, encoder output) as Hugging Face returns
+// them; with label words, classify() -> [B, labels] rank-classification scores (each label's summed token
+// log-probs) and forward_hidden() -> (those scores, encoder hidden states) for distillation.
+std::vector<std::string> seq2seq_sources(const ModelSpec& spec, bool masked) {
+  const auto& en = spec.names;
+  const auto& dn = spec.decoder_names;
+  const std::string ew = self_path(en.word_embeddings) + ".weight";
+  auto table = [&](const ParamNames& n) { return self_path(n.layer_prefix + "0." + n.relative_bias) + ".weight"; };
+  auto stack = [](const ParamNames& n) { return self_path(n.layer_prefix.substr(0, n.layer_prefix.size() - 1)); };
+  std::vector<std::string> out;
+  out.push_back(relative_bias_source(spec));
+
+  std::ostringstream e;
+  e << "def encode_hidden(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor, List[Tensor]]:\n"
+    << "    x = torch.dropout(torch.embedding(" << ew << ", input_ids), self.dropout_p, self.training)\n"
+    << "    T = input_ids.size(1)\n"
+    << "    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * " << kMaskFill << "\n"
+    << "    bias = self.relative_bias(" << table(en) << ", T, T, True) + mask_bias\n"
+    << "    hidden = [x]\n";
+  for (int l = 0; l < spec.num_encoder_layers(); ++l) {
+    e << "    x = getattr(" << stack(en) << ", '" << l << "').forward(x, bias)\n"
+      << "    hidden.append(x)\n";
+  }
+  e << "    x = torch.dropout(" << norm(spec, "x", en.final_norm, masked) << ", self.dropout_p, self.training)\n"
+    << "    return x, hidden\n";
+  out.push_back(e.str());
+
+  std::ostringstream d;
+  d << "def decode(self, decoder_input_ids: Tensor, enc: Tensor, attention_mask: Tensor) -> Tensor:\n"
+    << "    x = torch.dropout(torch.embedding(" << ew << ", decoder_input_ids), self.dropout_p, self.training)\n"
+    << "    T = decoder_input_ids.size(1)\n"
+    << "    order = torch.cumsum(torch.ones_like(decoder_input_ids[0]), 0)\n"
+    << "    future = order.unsqueeze(0) > order.unsqueeze(1)\n"
+    << "    bias = self.relative_bias(" << table(dn) << ", T, T, False) + future.to(x.dtype) * " << kMaskFill << "\n"
+    << "    enc_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * " << kMaskFill << "\n";
+  for (int l = spec.num_encoder_layers(); l < spec.num_layers(); ++l) {
+    d << "    x = getattr(" << stack(dn) << ", '" << spec.stack_index(l) << "').forward(x, bias, enc, enc_bias)\n";
+  }
+  d << "    x = torch.dropout(" << norm(spec, "x", dn.final_norm, masked) << ", self.dropout_p, self.training)\n";
+  if (spec.output_scale != 1.0) d << "    x = x * self.output_scale\n";
+  d << "    return torch.linear(x, " << (en.lm_head.empty() ? ew : self_path(en.lm_head) + ".weight") << ")\n";
+  out.push_back(d.str());
+
+  std::ostringstream f;
+  f << "def forward(self";
+  for (const auto& arg : spec.forward_args) f << ", " << arg;
+  f << "):\n";
+  if (has(spec.forward_args, "attention_mask").empty()) f << "    attention_mask = torch.ones_like(input_ids)\n";
+  f << "    enc = self.encode_hidden(input_ids, attention_mask)[0]\n"
+    << "    return (self.decode(decoder_input_ids, enc, attention_mask), enc)\n";
+  out.push_back(f.str());
+
+  if (!spec.label_tokens.empty()) {
+    // Every label's decoder input is [start, its tokens but the last] and its targets its tokens (padded
+    // with -1); the B x labels pairs run through the decoder as one batch.
+    out.push_back(R"(def label_scores(self, enc: Tensor, attention_mask: Tensor) -> Tensor:
+    K = self.label_inputs.size(0)
+    L = self.label_inputs.size(1)
+    B = enc.size(0)
+    S = enc.size(1)
+    enc_k = enc.unsqueeze(1).expand(B, K, S, enc.size(2)).reshape(B * K, S, enc.size(2))
+    mask_k = attention_mask.unsqueeze(1).expand(B, K, S).reshape(B * K, S)
+    dec = self.label_inputs.unsqueeze(0).expand(B, K, L).reshape(B * K, L)
+    logp = torch.log_softmax(self.decode(dec, enc_k, mask_k), -1)
+    targets = self.label_targets.clamp(0).unsqueeze(0).expand(B, K, L).reshape(B * K, L, 1)
+    weights = self.label_targets.ge(0).to(logp.dtype).unsqueeze(0).expand(B, K, L).reshape(B * K, L)
+    return (logp.gather(2, targets).squeeze(2) * weights).sum(1).view(B, K)
+)");
+    out.push_back(R"(def classify(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+    return self.label_scores(self.encode_hidden(input_ids, attention_mask)[0], attention_mask)
+)");
+    out.push_back(R"(def forward_hidden(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor, List[Tensor]]:
+    enc, hidden = self.encode_hidden(input_ids, attention_mask)
+    return self.label_scores(enc, attention_mask), hidden
+)");
+  }
+  return out;
 }
 
 void check_shape(const Weights& weights, const std::string& name, std::vector<int64_t> shape) {
@@ -229,33 +418,66 @@ void check_weights(const ModelSpec& spec, const Weights& w) {
   const auto& n = spec.names;
   const int64_t H = spec.hidden;
   const int64_t E = spec.embedding_width > 0 ? spec.embedding_width : H;
+  const bool layer_norm = spec.norm_kind == NormKind::LayerNorm;
   // A layer projection's weight shape in the spec's layout.
   auto proj = [&spec](int64_t out, int64_t in) {
     return spec.transposed_weights ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in};
   };
+  auto check_norm = [&](const std::string& prefix) {
+    check_shape(w, prefix + ".weight", {H});
+    if (layer_norm) check_shape(w, prefix + ".bias", {H});
+  };
+  auto check_proj = [&](const std::string& prefix, int64_t out, int64_t in) {
+    check_shape(w, prefix + ".weight", proj(out, in));
+    if (spec.linear_bias) check_shape(w, prefix + ".bias", {out});
+  };
   check_shape(w, n.word_embeddings + ".weight", {spec.vocab_size, E});
   if (!n.project_in.empty()) check_shape(w, n.project_in + ".weight", {H, E});
   if (!n.project_out.empty()) check_shape(w, n.project_out + ".weight", {E, H});
-  check_shape(w, n.position_embeddings + ".weight", {spec.max_positions + spec.position_offset, H});
+  if (!n.position_embeddings.empty()) {
+    check_shape(w, n.position_embeddings + ".weight", {spec.max_positions + spec.position_offset, H});
+  }
   if (spec.type_vocab_size > 0) check_shape(w, n.token_type_embeddings + ".weight", {spec.type_vocab_size, H});
-  if (!n.embedding_norm.empty()) check_shape(w, n.embedding_norm + ".weight", {H});
-  if (!n.final_norm.empty()) check_shape(w, n.final_norm + ".weight", {H});
+  if (!n.embedding_norm.empty()) check_norm(n.embedding_norm);
+  if (!n.final_norm.empty()) check_norm(n.final_norm);
+  if (spec.encoder_decoder) check_norm(spec.decoder_names.final_norm);
   for (int l = 0; l < spec.num_layers(); ++l) {
-    const int64_t A = spec.layers[l].heads * spec.layers[l].head_dim, F = spec.layers[l].ffn;
+    const auto& ln = spec.names_of(l);
+    const auto& layer = spec.layers[l];
+    const int64_t A = layer.heads * layer.head_dim, F = layer.ffn;
     if (spec.fused_qkv()) {
-      check_shape(w, spec.layer_param(l, n.qkv, "weight"), proj(3 * A, H));
-      check_shape(w, spec.layer_param(l, n.qkv, "bias"), {3 * A});
+      check_proj(spec.layer_path(l) + "." + ln.qkv, 3 * A, H);
     } else {
-      for (const auto* m : {&n.query, &n.key, &n.value}) {
-        check_shape(w, spec.layer_param(l, *m, "weight"), proj(A, H));
-        check_shape(w, spec.layer_param(l, *m, "bias"), {A});
+      for (const auto* m : {&ln.query, &ln.key, &ln.value}) check_proj(spec.layer_path(l) + "." + *m, A, H);
+    }
+    check_proj(spec.layer_path(l) + "." + ln.attn_out, H, A);
+    check_proj(spec.layer_path(l) + "." + ln.ffn_in, F, H);
+    if (!ln.ffn_gate.empty()) check_proj(spec.layer_path(l) + "." + ln.ffn_gate, F, H);
+    check_proj(spec.layer_path(l) + "." + ln.ffn_out, H, F);
+    check_norm(spec.layer_path(l) + "." + ln.attn_norm);
+    check_norm(spec.layer_path(l) + "." + ln.ffn_norm);
+    if (layer.decoder) {
+      const int64_t C = layer.cross_heads * layer.head_dim;
+      for (const auto* m : {&ln.cross_query, &ln.cross_key, &ln.cross_value}) check_proj(spec.layer_path(l) + "." + *m, C, H);
+      check_proj(spec.layer_path(l) + "." + ln.cross_out, H, C);
+      check_norm(spec.layer_path(l) + "." + ln.cross_norm);
+    }
+    if (!ln.relative_bias.empty()) {
+      const std::string table = ln.layer_prefix + "0." + ln.relative_bias + ".weight";
+      auto it = w.find(table);
+      if (it == w.end()) throw ModelError("cannot build the model: missing weight '" + table + "'");
+      const int64_t table_heads = it->second.size(1);
+      const int64_t most = layer.bias_heads.empty() ? layer.heads : static_cast<int64_t>(layer.bias_heads.size());
+      const int64_t top = layer.bias_heads.empty() ? layer.heads - 1 : *std::max_element(layer.bias_heads.begin(), layer.bias_heads.end());
+      if (it->second.size(0) != spec.relative_buckets || most != layer.heads || top >= table_heads) {
+        throw ModelError("cannot build the model: relative bias table '" + table + "' does not fit layer " +
+                         spec.layer_path(l) + "'s heads");
       }
     }
-    check_shape(w, spec.layer_param(l, n.attn_out, "weight"), proj(H, A));
-    check_shape(w, spec.layer_param(l, n.ffn_in, "weight"), proj(F, H));
-    check_shape(w, spec.layer_param(l, n.ffn_out, "weight"), proj(H, F));
-    check_shape(w, spec.layer_param(l, n.attn_norm, "weight"), {H});
-    check_shape(w, spec.layer_param(l, n.ffn_norm, "weight"), {H});
+  }
+  if (spec.head == HeadType::LabelWords) {
+    if (!n.lm_head.empty()) check_shape(w, n.lm_head + ".weight", {spec.vocab_size, H});
+    return;
   }
   const int64_t head_in = !n.head_dense.empty() ? w.at(n.head_dense + ".weight").size(0) : !n.project_out.empty() ? E : H;
   check_shape(w, n.head_out + ".weight", {spec.num_labels, head_in});
@@ -269,19 +491,27 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
   Module root = new_module(cu, spec.returns_tuple ? "SequenceClassifier" : "SequenceClassifierLogits");
 
   // Layers first, so they get the Layer type and their attributes before parameters fill them.
-  const std::string layers_path = spec.names.layer_prefix.substr(0, spec.names.layer_prefix.size() - 1);
-  Module layers = ensure_path(root, layers_path, cu);
+  std::vector<Module> layer_modules;
   for (int l = 0; l < spec.num_layers(); ++l) {
     const LayerSpec& ls = spec.layers[l];
-    Module layer = new_module(cu, "EncoderLayer");
+    const std::string& prefix = spec.names_of(l).layer_prefix;
+    Module layers = ensure_path(root, prefix.substr(0, prefix.size() - 1), cu);
+    Module layer = new_module(cu, ls.decoder ? "DecoderLayer" : "EncoderLayer");
     layer.register_attribute("num_heads", c10::IntType::get(), ls.heads);
     layer.register_attribute("head_dim", c10::IntType::get(), ls.head_dim);
     layer.register_attribute("scale", c10::FloatType::get(), std::sqrt(static_cast<double>(std::max(ls.head_dim, 1))));
     layer.register_attribute("eps", c10::FloatType::get(), spec.norm_eps);
     layer.register_attribute("dropout_p", c10::FloatType::get(), spec.dropout);
     layer.register_attribute("pre_norm", c10::BoolType::get(), spec.norm == NormPlacement::Pre);
+    if (ls.decoder) layer.register_attribute("cross_heads", c10::IntType::get(), ls.cross_heads);
+    if (!spec.names_of(l).relative_bias.empty()) {
+      std::vector<int64_t> heads(ls.bias_heads.begin(), ls.bias_heads.end());
+      if (heads.empty()) for (int h = 0; h < ls.heads; ++h) heads.push_back(h);
+      layer.register_buffer("bias_heads", torch::tensor(heads, torch::kLong));
+    }
     if (options.hidden_mask) layer.register_buffer("hidden_mask", torch::ones({spec.hidden}));
-    layers.register_module(std::to_string(l), layer);
+    layers.register_module(std::to_string(spec.stack_index(l)), layer);
+    layer_modules.push_back(layer);
   }
   for (const auto& [name, tensor] : weights) {
     const size_t dot = name.rfind('.');
@@ -291,17 +521,42 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
   root.register_attribute("eps", c10::FloatType::get(), spec.norm_eps);
   root.register_attribute("dropout_p", c10::FloatType::get(), spec.dropout);
   if (options.hidden_mask) root.register_buffer("hidden_mask", torch::ones({spec.hidden}));
+  if (spec.encoder_decoder) {
+    root.register_attribute("output_scale", c10::FloatType::get(), spec.output_scale);
+    if (!spec.label_tokens.empty()) {
+      // Decoder inputs [start, tokens but the last] (padded with the pad id) and targets (padded with -1).
+      size_t longest = 0;
+      for (const auto& t : spec.label_tokens) longest = std::max(longest, t.size());
+      const auto K = static_cast<int64_t>(spec.label_tokens.size()), L = static_cast<int64_t>(longest);
+      auto inputs = torch::full({K, L}, static_cast<int64_t>(spec.pad_token_id), torch::kLong);
+      auto targets = torch::full({K, L}, int64_t{-1}, torch::kLong);
+      for (int64_t k = 0; k < K; ++k) {
+        const auto& t = spec.label_tokens[k];
+        if (t.empty()) throw ModelError("cannot build the model: label " + std::to_string(k) + " has no tokens");
+        inputs[k][0] = spec.decoder_start_token_id;
+        for (size_t i = 0; i < t.size(); ++i) {
+          targets[k][static_cast<int64_t>(i)] = t[i];
+          if (i + 1 < t.size()) inputs[k][static_cast<int64_t>(i) + 1] = t[i];
+        }
+      }
+      root.register_buffer("label_inputs", inputs);
+      root.register_buffer("label_targets", targets);
+    }
+  }
 
   try {
     const bool masked = options.hidden_mask;
     for (int l = 0; l < spec.num_layers(); ++l) {
-      Module layer = layers.attr(std::to_string(l)).toModule();
-      if (masked) layer.define(kMaskedNormSource);
-      layer.define(layer_source(spec, spec.layers[l], masked));
+      define_norms(layer_modules[l], spec, masked);
+      layer_modules[l].define(layer_source(spec, l, masked));
     }
-    if (masked) root.define(kMaskedNormSource);
-    root.define(root_source(spec, /*hidden_states=*/false, masked));
-    root.define(root_source(spec, /*hidden_states=*/true, masked));
+    define_norms(root, spec, masked);
+    if (spec.encoder_decoder) {
+      for (const auto& source : seq2seq_sources(spec, masked)) root.define(source);
+    } else {
+      root.define(root_source(spec, /*hidden_states=*/false, masked));
+      root.define(root_source(spec, /*hidden_states=*/true, masked));
+    }
   } catch (const c10::Error& e) {
     throw ModelError(std::string("cannot build the model (internal): ") + e.what_without_backtrace());
   }

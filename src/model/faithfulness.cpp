@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "lwm/common/error.h"
+#include "lwm/model/graph_facts.h"
 #include "lwm/model/runner.h"
 
 namespace lwm {
@@ -27,9 +28,28 @@ double max_logit_difference(const torch::jit::Module& reference, const torch::ji
     ids[b].narrow(0, lengths[b], max_len - lengths[b]).fill_(spec.pad_token_id);
     if (spec.type_vocab_size > 1 && lengths[b] > 2) types[b].narrow(0, lengths[b] / 2, lengths[b] - lengths[b] / 2).fill_(1);
   }
-  ModelRunner ref(reference), cand(candidate);
-  auto a = ref.logits(ids, mask, types);
-  auto b = cand.logits(ids, mask, types);
+  torch::Tensor a, b;
+  if (spec.encoder_decoder) {
+    // The LM logits of forward(input_ids, attention_mask, decoder_input_ids): decoder inputs of several
+    // lengths starting with the decoder start token (the reference may have no classify()).
+    const int64_t dec_len = 5;
+    auto dec = torch::randint(0, spec.vocab_size, {B, dec_len}, gen, torch::kLong);
+    dec.select(1, 0).fill_(spec.decoder_start_token_id);
+    auto call = [&](const torch::jit::Module& m) {
+      std::vector<c10::IValue> inputs;
+      for (const auto& arg : forward_arg_names(m)) {
+        inputs.emplace_back(arg == "input_ids" ? ids : arg == "attention_mask" ? mask : dec);
+      }
+      auto out = const_cast<torch::jit::Module&>(m).forward(inputs);
+      return out.isTuple() ? out.toTupleRef().elements().at(0).toTensor() : out.toTensor();
+    };
+    a = call(reference);
+    b = call(candidate);
+  } else {
+    ModelRunner ref(reference), cand(candidate);
+    a = ref.logits(ids, mask, types);
+    b = cand.logits(ids, mask, types);
+  }
   if (a.sizes() != b.sizes()) return std::numeric_limits<double>::infinity();
   return (a - b).abs().max().item<double>();
 }

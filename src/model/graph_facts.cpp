@@ -102,8 +102,8 @@ std::optional<int> attention_heads(const torch::jit::Module& attention, const st
   return found;
 }
 
-std::vector<std::string> forward_arg_names(const torch::jit::Module& module) {
-  const auto& schema = module.get_method("forward").function().getSchema();
+std::vector<std::string> forward_arg_names(const torch::jit::Module& module, const std::string& method) {
+  const auto& schema = module.get_method(method).function().getSchema();
   std::vector<std::string> names;
   for (size_t i = 1; i < schema.arguments().size(); ++i) names.push_back(schema.arguments()[i].name());
   return names;

@@ -1,5 +1,7 @@
 #include "lwm/model/importer.h"
 
+#include <set>
+
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 
@@ -45,7 +47,13 @@ torch::jit::Module load_torchscript(const fs::path& path) {
 
 Weights module_weights(const torch::jit::Module& module) {
   Weights weights;
-  for (const auto& p : module.named_parameters(/*recurse=*/true)) weights[p.name] = p.value.detach();
+  // A tied parameter (T5's lm_head.weight and embed_tokens.weight are `shared.weight`) appears under every
+  // name that holds it; keep the first, as Python's named_parameters() does.
+  std::set<const void*> seen;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) {
+    if (p.value.numel() > 0 && !seen.insert(p.value.data_ptr()).second) continue;
+    weights[p.name] = p.value.detach();
+  }
   return weights;
 }
 
@@ -53,6 +61,7 @@ Weights module_weights(const torch::jit::Module& module) {
 std::unique_ptr<FamilyImporter> make_bert_family_importer();
 std::unique_ptr<FamilyImporter> make_gpt2_importer();
 std::unique_ptr<FamilyImporter> make_opt_importer();
+std::unique_ptr<FamilyImporter> make_t5_importer();
 
 const std::vector<std::unique_ptr<FamilyImporter>>& family_importers() {
   static const std::vector<std::unique_ptr<FamilyImporter>> importers = [] {
@@ -60,6 +69,7 @@ const std::vector<std::unique_ptr<FamilyImporter>>& family_importers() {
     v.push_back(make_bert_family_importer());
     v.push_back(make_gpt2_importer());
     v.push_back(make_opt_importer());
+    v.push_back(make_t5_importer());
     return v;
   }();
   return importers;

@@ -6,7 +6,16 @@
 
 namespace lwm {
 
-ModelRunner::ModelRunner(torch::jit::Module module) : module_(std::move(module)), args_(forward_arg_names(module_)) {}
+namespace {
+
+std::string classifying_method(const torch::jit::Module& module) {
+  return module.find_method("classify") ? "classify" : "forward";
+}
+
+}  // namespace
+
+ModelRunner::ModelRunner(torch::jit::Module module)
+    : module_(std::move(module)), method_(classifying_method(module_)), args_(forward_arg_names(module_, method_)) {}
 
 std::vector<c10::IValue> forward_inputs(const std::vector<std::string>& args, const torch::Tensor& input_ids,
                                         const torch::Tensor& attention_mask, const torch::Tensor& token_type_ids) {
@@ -19,7 +28,8 @@ std::vector<c10::IValue> forward_inputs(const std::vector<std::string>& args, co
     } else if (arg == "token_type_ids") {
       inputs.emplace_back(token_type_ids);
     } else {
-      throw ModelError("forward() takes an input named '" + arg + "' that lwm cannot provide");
+      throw ModelError("forward() takes an input named '" + arg + "' that lwm cannot provide" +
+                       (arg == "decoder_input_ids" ? " (an encoder-decoder classifies with the task's label words)" : ""));
     }
   }
   return inputs;
@@ -28,7 +38,7 @@ std::vector<c10::IValue> forward_inputs(const std::vector<std::string>& args, co
 torch::Tensor ModelRunner::logits(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                                   const torch::Tensor& token_type_ids) {
   auto inputs = forward_inputs(args_, input_ids, attention_mask, token_type_ids);
-  c10::IValue out = module_.forward(inputs);
+  c10::IValue out = module_.get_method(method_)(inputs);
   if (out.isTuple()) out = out.toTupleRef().elements().at(0);
   if (!out.isTensor()) throw ModelError("forward() did not return logits (a tensor or a tuple starting with one)");
   return out.toTensor();

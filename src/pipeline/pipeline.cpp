@@ -57,23 +57,20 @@ CompressOutcome run_compress(const CompressArgs& args) {
   if (teacher.frozen) {
     throw ModelError(args.model.string() + ": a frozen int8 model cannot be compressed further; use the fp32 teacher");
   }
+  DataArgs data_args{args.task, args.tokenizer, cfg.max_length, args.limit_train, args.limit_eval, args.label_words};
+  TaskData data = load_task_data(data_args, teacher.spec);  // a T5 teacher learns its label words here
   const ModelSpec& tspec = teacher.spec;
   auto teacher_native = build_module(tspec, teacher.weights);
   verify_faithful(teacher.module, teacher_native, tspec);
 
-  DataArgs data_args{args.task, args.tokenizer, cfg.max_length, args.limit_train, args.limit_eval};
-  TaskData data = load_task_data(data_args, tspec);
   EncodedDataset train_data = load_split(data, args.train, cfg.max_length, args.limit_train);
   EncodedDataset eval_data = load_split(data, args.eval, cfg.max_length, args.limit_eval);
   const int64_t pad = data.tokenizer->pad_id();
 
   // Validate the recipe against this teacher before any long work.
-  const int keep = cfg.keep_layers > 0 ? cfg.keep_layers : layers_for_fraction(tspec.num_layers(), cfg.keep_layer_fraction);
-  if (cfg.layer_strategy != LayerStrategy::Explicit && keep > tspec.num_layers()) {
-    throw UsageError("config asks for " + std::to_string(keep) + " layers; the teacher has " +
-                     std::to_string(tspec.num_layers()));
-  }
-  const std::vector<int> kept = select_layers(tspec.num_layers(), keep, cfg.layer_strategy, cfg.layers);
+  // An encoder-decoder loses layers from both stacks alike.
+  const std::vector<int> kept =
+      select_model_layers(tspec, cfg.keep_layers, cfg.keep_layer_fraction, cfg.layer_strategy, cfg.layers);
 
   spdlog::info("stage 0/5: measuring the teacher on {} eval examples", eval_data.examples.size());
   // Timed as its verified native rebuild, the same implementation the student runs, so the relative
@@ -92,7 +89,12 @@ CompressOutcome run_compress(const CompressArgs& args) {
   auto student = build_module(sspec, sweights, build_opts);
 
   DistillOptions dopts = cfg.distill;
-  if (dopts.hidden_weight > 0 && dopts.hidden_map.empty()) dopts.hidden_map = kept;
+  if (dopts.hidden_weight > 0 && dopts.hidden_map.empty()) {
+    // Hidden states are the encoder's (the only stack of an encoder-only or decoder-only model).
+    for (int l : kept) {
+      if (!tspec.layers[l].decoder) dopts.hidden_map.push_back(l);
+    }
+  }
   Distiller distiller(teacher_native, student, data.task, dopts);
   distiller.prepare(train_data, cfg.eval_batch_size, pad);
 

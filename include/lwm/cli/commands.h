@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lwm/measure/energy.h"
 #include "lwm/train/trainer.h"
@@ -15,6 +16,8 @@ struct DataArgs {
   int max_length = 128;
   size_t limit_train = 0;  // 0: all
   size_t limit_eval = 0;
+  // Text-to-text models (T5): the words scored for the labels, in label order (default: the task's).
+  std::vector<std::string> label_words;
 };
 
 struct MeasureArgs {

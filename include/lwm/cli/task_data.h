@@ -13,11 +13,14 @@ namespace lwm {
 struct TaskData {
   TaskSpec task;
   std::unique_ptr<Tokenizer> tokenizer;
+  bool text_to_text = false;  // texts get the task's prefixes (T5)
 };
 
 // Task and tokenizer; DataError when the tokenizer's vocabulary does not fit the model's
-// embedding, or the task's label count differs from the model's.
-TaskData load_task_data(const DataArgs& args, const ModelSpec& model);
+// embedding, or the task's label count differs from the model's. For a text-to-text model (T5,
+// HeadType::LabelWords) it fills model.label_tokens / num_labels with the label words' target ids,
+// or, when the model already has some (lwm wrote it), checks that they are the same.
+TaskData load_task_data(const DataArgs& args, ModelSpec& model);
 
 // Reads and tokenizes one file of the task.
 EncodedDataset load_split(const TaskData& data, const std::filesystem::path& file, int max_length, size_t limit);

@@ -72,6 +72,7 @@ struct UnitGroup {
   int layer = -1;
   int64_t count = 0;
   std::vector<UnitSlice> slices;
+  bool cross = false;  // heads of a decoder layer's cross-attention (ranked with the other heads)
 };
 
 // Which weights each unit owns, read from the spec's parameter names and layout (no family names here).
@@ -84,7 +85,11 @@ struct UnitGroup {
 //                     i of every matrix reading the residual stream (query, key, value or fused qkv,
 //                     ffn_in, and the head: head_dense, or head_out for a last-token head), output i of every
 //                     one writing it (attn_out, ffn_out + bias).
-// Groups come in a fixed order: heads of every layer, FFN of every layer, then hidden.
+//  cross-attention head h of a decoder layer (T5): as a head, in cross_query/key/value and cross_out;
+//  T5 also: FFN neuron j owns output j of ffn_gate; hidden dim i the inputs of the cross-attention's
+//  query, key and value (keys and values read the encoder output, which has the same dimensions), the
+//  output of cross_out, its norm, the decoder's final norm and, untied, input i of lm_head.
+// Groups come in a fixed order: heads of every layer, cross-attention heads, FFN of every layer, then hidden.
 std::vector<UnitGroup> unit_groups(const ModelSpec& spec);
 
 // Importance of each unit of `group`: the L2 norm of all the weight entries it owns, [count], float64.
@@ -96,6 +101,7 @@ torch::Tensor unit_importance(const UnitGroup& group, const Weights& weights);
 // Which units are kept: bool tensors, true = kept.
 struct PruneMasks {
   std::vector<torch::Tensor> heads;  // per layer, [heads of that layer]
+  std::vector<torch::Tensor> cross_heads;  // per layer, [cross-attention heads] (empty: not a decoder layer)
   std::vector<torch::Tensor> ffn;    // per layer, [ffn of that layer]
   torch::Tensor hidden;              // [hidden]
   static PruneMasks keep_all(const ModelSpec& spec);
@@ -123,6 +129,8 @@ struct ShrunkModel {
   Weights weights;
 };
 ShrunkModel shrink(const ModelSpec& spec, const Weights& weights, const PruneMasks& masks);
+// The spec with the kept counts per layer (and, with a relative bias table, which of its heads are kept).
+ModelSpec pruned_spec(const ModelSpec& spec, const PruneMasks& masks);
 
 // Gradual structured pruning of a module under training. The module is a handle on the live
 // parameters (build_module's result, whose named_parameters the optimizer updates).

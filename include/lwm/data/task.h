@@ -15,6 +15,10 @@ struct TaskSpec {
   bool pair = false;                     // sentence pairs (text_a, text_b)
   // Metric names computed on eval, first is the primary ("accuracy", "f1", "mcc", "pearson", "spearman").
   std::vector<std::string> metrics;
+  // Text to text (T5): the word the decoder writes for each label, and the prefixes put before the first
+  // and second text (T5 paper, appendix D: "sst2 sentence: ...", "rte sentence1: ... sentence2: ...").
+  std::vector<std::string> label_words;
+  std::string prefix_a, prefix_b;
   int num_labels() const { return regression ? 1 : static_cast<int>(label_names.size()); }
 };
 

@@ -28,8 +28,8 @@ ActivationFacts activation_facts(const torch::jit::Module& module);
 std::optional<int> attention_heads(const torch::jit::Module& attention, const std::vector<std::string>& attr_names,
                                    int hidden);
 
-// forward() argument names (without self), and whether it returns a tuple.
-std::vector<std::string> forward_arg_names(const torch::jit::Module& module);
+// forward()'s (or another method's) argument names (without self), and whether forward() returns a tuple.
+std::vector<std::string> forward_arg_names(const torch::jit::Module& module, const std::string& method = "forward");
 bool forward_returns_tuple(const torch::jit::Module& module);
 
 // The submodule at a dotted path ("bert.encoder.layer.0.attention"), if any.

@@ -1,6 +1,8 @@
 #pragma once
 // Calls any sequence classifier (a teacher file or one of ours) by its forward
 // signature's argument names and returns the logits, whatever the output structure.
+// A text-to-text model lwm built (T5) classifies with its classify(input_ids, attention_mask) method
+// (rank classification of the label words) instead of forward(), whose output is the LM's.
 #include <torch/script.h>
 
 #include <string>
@@ -26,6 +28,7 @@ class ModelRunner {
 
  private:
   torch::jit::Module module_;
+  std::string method_;
   std::vector<std::string> args_;
 };
 

@@ -9,7 +9,7 @@
 
 namespace lwm {
 
-enum class Family { Bert, Roberta, DistilBert, Gpt2, Opt };
+enum class Family { Bert, Roberta, DistilBert, Gpt2, Opt, T5 };
 enum class Activation { GeluErf, GeluTanh, Relu };
 enum class PositionScheme {
   Absolute,        // position i for token i (BERT, DistilBERT, GPT-2)
@@ -25,6 +25,14 @@ enum class HeadType {
   RobertaClassifier,  // RoBERTa: classifier.dense + tanh + classifier.out_proj on token 0
   PreClassifier,      // DistilBERT: pre_classifier + ReLU on token 0, then classifier
   LastToken,          // GPT-2, OPT: head_out (no bias) on the last token that is not pad_token_id
+  // T5 (encoder-decoder, text to text): rank classification. Each label is a word ("negative", "positive")
+  // whose target token ids (label_tokens) the decoder scores; a label's logit is the sum of the log-probs of
+  // its tokens given the input (classify()). forward() stays the LM's: (lm_logits, encoder output).
+  LabelWords,
+};
+enum class NormKind {
+  LayerNorm,  // (x - mean) / sqrt(var + eps) * w + b
+  RmsNorm,    // T5: x / sqrt(mean(x^2) + eps) * w, no mean, no bias
 };
 
 std::string to_string(Family f);
@@ -32,11 +40,19 @@ std::string to_string(Activation a);
 std::string to_string(PositionScheme p);
 std::string to_string(HeadType h);
 std::string to_string(NormPlacement n);
+std::string to_string(NormKind n);
 
 struct LayerSpec {
   int heads = 0;     // attention heads kept in this layer
   int head_dim = 0;  // width of one head
   int ffn = 0;       // intermediate (FFN) width
+  // Encoder-decoder models: layers of the decoder stack come after the encoder's, and also attend to the
+  // encoder output with `cross_heads` heads (of width head_dim).
+  bool decoder = false;
+  int cross_heads = 0;
+  // Relative position bias (T5): which heads of the stack's bias table this layer's heads are, in order.
+  // Empty: heads 0..heads-1. Head pruning keeps the table whole and records the survivors here.
+  std::vector<int> bias_heads;
 };
 
 // Where each weight lives, in the family's own (Hugging Face) parameter names.
@@ -52,6 +68,14 @@ struct ParamNames {
   // attn_norm / ffn_norm: the norm after (post-LN) or before (pre-LN) the attention / FFN block.
   std::string attn_out, attn_norm, ffn_in, ffn_out, ffn_norm;
   std::string final_norm;    // pre-LN: the norm after the last layer (GPT-2 ln_f, OPT final_layer_norm)
+  // Gated FFN (T5 v1.1): h = act(ffn_in(x)) * ffn_gate(x).
+  std::string ffn_gate;
+  // Decoder layers of an encoder-decoder: attention over the encoder output, with its pre-norm.
+  std::string cross_query, cross_key, cross_value, cross_out, cross_norm;
+  // T5: the bucketed relative position bias table [buckets, heads], a module of the stack's first layer
+  // that every layer of the stack reads.
+  std::string relative_bias;
+  std::string lm_head;       // T5 with untied output embedding; empty: logits from word_embeddings
   std::string head_dense;    // pooler.dense / classifier.dense / pre_classifier (empty for LastToken)
   std::string head_out;      // classifier / classifier.out_proj / score
 };
@@ -77,6 +101,19 @@ struct ModelSpec {
   // Weights of the layers' projections stored [in, out] (GPT-2's Conv1D) instead of Linear's [out, in].
   bool transposed_weights = false;
   bool head_out_bias = true;      // score of GPT-2/OPT has none
+  NormKind norm_kind = NormKind::LayerNorm;
+  bool linear_bias = true;        // T5's projections have no biases
+  bool attention_scaling = true;  // scores / sqrt(head_dim); T5 folds it into the weights
+  // Encoder-decoder (T5): `names` describe the encoder stack and the shared parts, `decoder_names` the
+  // decoder stack (its layer_prefix, per-layer modules and final_norm).
+  bool encoder_decoder = false;
+  ParamNames decoder_names;
+  int relative_buckets = 0;       // T5 relative attention: number of buckets and the largest distance
+  int relative_max_distance = 0;
+  double output_scale = 1.0;      // T5 with tied embeddings: decoder output * d_model^-0.5 (of the teacher)
+  int decoder_start_token_id = 0;
+  // LabelWords head: the target token ids of each label's word (T5: SentencePiece pieces then </s>).
+  std::vector<std::vector<int64_t>> label_tokens;
   std::vector<LayerSpec> layers;
   // The teacher's forward() argument names, in order (input_ids, attention_mask[, token_type_ids]),
   // and whether it returns a tuple (Hugging Face's torchscript=True) or a bare logits tensor.
@@ -84,8 +121,14 @@ struct ModelSpec {
   bool returns_tuple = true;
 
   int num_layers() const { return static_cast<int>(layers.size()); }
+  int num_decoder_layers() const;
+  int num_encoder_layers() const { return num_layers() - num_decoder_layers(); }
+  // The names of layer `layer`'s stack, and its index within that stack.
+  const ParamNames& names_of(int layer) const { return layers.at(layer).decoder ? decoder_names : names; }
+  int stack_index(int layer) const { return layers.at(layer).decoder ? layer - num_encoder_layers() : layer; }
+  std::string layer_path(int layer) const { return names_of(layer).layer_prefix + std::to_string(stack_index(layer)); }
   std::string layer_param(int layer, const std::string& module, const std::string& leaf) const {
-    return names.layer_prefix + std::to_string(layer) + "." + module + "." + leaf;
+    return layer_path(layer) + "." + module + "." + leaf;
   }
   // The axis of a layer projection's weight that indexes its outputs / its inputs.
   int64_t out_axis() const { return transposed_weights ? 1 : 0; }

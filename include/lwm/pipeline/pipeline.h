@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "lwm/pipeline/config.h"
 
@@ -17,6 +19,7 @@ struct CompressArgs {
   bool quiet = false;
   size_t limit_train = 0;  // 0: all
   size_t limit_eval = 0;
+  std::vector<std::string> label_words;  // text-to-text models: the words scored for the labels
 };
 
 struct CompressOutcome {

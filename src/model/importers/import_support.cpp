@@ -93,9 +93,11 @@ void read_forward_signature(const torch::jit::Module& module, ModelSpec& spec) {
   spec.forward_args = forward_arg_names(module);
   for (const auto& arg : spec.forward_args) {
     const bool types = arg == "token_type_ids" && spec.type_vocab_size > 0;
-    if (arg != "input_ids" && arg != "attention_mask" && !types) {
+    const bool decoder_ids = arg == "decoder_input_ids" && spec.encoder_decoder;
+    if (arg != "input_ids" && arg != "attention_mask" && !types && !decoder_ids) {
       throw ModelError("forward() takes '" + arg + "'; supported inputs are input_ids, attention_mask" +
-                       (spec.type_vocab_size > 0 ? ", token_type_ids" : ""));
+                       (spec.type_vocab_size > 0 ? ", token_type_ids" : "") +
+                       (spec.encoder_decoder ? ", decoder_input_ids" : ""));
     }
   }
   if (std::find(spec.forward_args.begin(), spec.forward_args.end(), "input_ids") == spec.forward_args.end()) {
