@@ -121,6 +121,7 @@ std::string select_quantized_engine() {
 
 torch::jit::Module quantize_dynamic_int8(const torch::jit::Module& model, const QuantizeOptions& options) {
   if (!model.find_method("forward")) throw ModelError("cannot quantize: the model has no forward()");
+  if (model.find_method("classify")) throw ModelError(kNoInt8ForTextToText);
   const std::string engine = select_quantized_engine();
   torch::NoGradGuard no_grad;
 
@@ -140,10 +141,7 @@ torch::jit::Module quantize_dynamic_int8(const torch::jit::Module& model, const 
     m = torch::jit::InsertObservers(m, "forward", qconfig, /*inplace=*/true, torch::jit::QuantType::DYNAMIC);
     m = torch::jit::InsertQuantDeQuant(m, "forward", /*inplace=*/true, /*debug=*/false,
                                        torch::jit::QuantType::DYNAMIC);
-    // A text-to-text model's classify() runs the same (now quantized) layer methods: keep it.
-    std::vector<std::string> preserved;
-    if (model.find_method("classify")) preserved.push_back("classify");
-    Module q = torch::jit::Finalize(m, torch::jit::QuantType::DYNAMIC, preserved);
+    Module q = torch::jit::Finalize(m, torch::jit::QuantType::DYNAMIC);
 
     auto graph = q.get_method("forward").graph();
     const auto linear_dynamic = c10::Symbol::fromQualString("quantized::linear_dynamic");
@@ -165,12 +163,7 @@ torch::jit::Module quantize_dynamic_int8(const torch::jit::Module& model, const 
       throw ModelError("cannot quantize: " + std::to_string(linears) + " Linear layers, " +
                        std::to_string(quantized) + " quantized, " + std::to_string(left) + " left in fp32");
     }
-    for (const auto& name : preserved) {
-      const int fp32 = count_nodes(q.get_method(name).graph(), c10::Symbol::aten("linear"));
-      if (fp32 != 0) {
-        throw ModelError("cannot quantize: " + name + "() keeps " + std::to_string(fp32) + " Linear layers in fp32");
-      }
-    }
+
     return q;
   } catch (const Error&) {
     throw;

@@ -8,8 +8,10 @@ namespace lwm {
 
 namespace {
 
+// lwm's text-to-text models carry their label words (label_targets) and score them in classify(); any other
+// module (a Hugging Face export may have its own helper named classify) is called by forward().
 std::string classifying_method(const torch::jit::Module& module) {
-  return module.find_method("classify") ? "classify" : "forward";
+  return module.hasattr("label_targets") && module.find_method("classify") ? "classify" : "forward";
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
   DataArgs data_args{args.task, args.tokenizer, cfg.max_length, args.limit_train, args.limit_eval, args.label_words};
   TaskData data = load_task_data(data_args, teacher.spec);  // a T5 teacher learns its label words here
   const ModelSpec& tspec = teacher.spec;
+  if (cfg.int8 && tspec.encoder_decoder) throw UsageError(kNoInt8ForTextToText);
   auto teacher_native = build_module(tspec, teacher.weights);
   verify_faithful(teacher.module, teacher_native, tspec);
 

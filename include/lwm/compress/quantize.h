@@ -15,6 +15,13 @@
 
 namespace lwm {
 
+// Why a text-to-text model (T5) is not quantized: the JIT quantization passes rewrite forward() only and
+// freeze the module, so classify(), which the task needs, would keep fp32 Linear layers or be lost.
+constexpr const char* kNoInt8ForTextToText =
+    "int8 is not supported for text-to-text models (T5) yet: LibTorch's dynamic quantization passes rewrite "
+    "forward() only, and classify() scores the label words; compress without int8";
+
+
 // The quantized engine used ("onednn" where available: fastest here; qnnpack was slower than fp32),
 // else "fbgemm", else "qnnpack"; sets it process-wide (at::globalContext().setQEngine) and returns its
 // lowercase name, as Python's torch.backends.quantized.engine spells it. ModelError if the LibTorch

@@ -124,8 +124,10 @@ struct ModelSpec {
   int num_decoder_layers() const;
   int num_encoder_layers() const { return num_layers() - num_decoder_layers(); }
   // The names of layer `layer`'s stack, and its index within that stack.
-  const ParamNames& names_of(int layer) const { return layers.at(layer).decoder ? decoder_names : names; }
-  int stack_index(int layer) const { return layers.at(layer).decoder ? layer - num_encoder_layers() : layer; }
+  // (A layer not in `layers` yet, as while an importer reads them, is an encoder layer.)
+  bool is_decoder_layer(int layer) const { return layer >= 0 && layer < num_layers() && layers[layer].decoder; }
+  const ParamNames& names_of(int layer) const { return is_decoder_layer(layer) ? decoder_names : names; }
+  int stack_index(int layer) const { return is_decoder_layer(layer) ? layer - num_encoder_layers() : layer; }
   std::string layer_path(int layer) const { return names_of(layer).layer_prefix + std::to_string(stack_index(layer)); }
   std::string layer_param(int layer, const std::string& module, const std::string& leaf) const {
     return layer_path(layer) + "." + module + "." + leaf;
