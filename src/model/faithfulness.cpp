@@ -32,7 +32,7 @@ double max_logit_difference(const torch::jit::Module& reference, const torch::ji
   if (spec.encoder_decoder) {
     // The LM logits of forward(input_ids, attention_mask, decoder_input_ids): decoder inputs of several
     // lengths starting with the decoder start token (the reference may have no classify()).
-    const int64_t dec_len = 5;
+    const int64_t dec_len = 20;  // past 16: the decoder's log-spaced relative buckets too
     auto dec = torch::randint(0, spec.vocab_size, {B, dec_len}, gen, torch::kLong);
     dec.select(1, 0).fill_(spec.decoder_start_token_id);
     auto call = [&](const torch::jit::Module& m) {

@@ -26,6 +26,18 @@ json read_json(const fs::path& p) {
   return json::parse(in);
 }
 
+// A task a tiny model learns in one short run: the label is which of two phrases the text holds.
+void write_keyword_task(const fs::path& file, int rows, int seed) {
+  static const char* fillers[] = {"the plot", "its cast", "this story", "the ending", "the music", "every scene"};
+  std::ofstream out(file);
+  for (int i = 0; i < rows; ++i) {
+    const int label = (i * 7 + seed) % 3 == 0 ? 1 : (i + seed) % 2;
+    const std::string filler = fillers[(i * 5 + seed) % 6];
+    out << json{{"text", filler + (label ? " is wonderful and moving" : " is dull and tedious")}, {"label", label}}.dump()
+        << "\n";
+  }
+}
+
 TEST(CliT5, FinetunesByLabelWordsAndCompressesEveryStage) {
   auto init = test::reference_model("t5", "trace", "--vocab 8000", 4);
   ASSERT_FALSE(init.empty());
@@ -35,16 +47,27 @@ TEST(CliT5, FinetunesByLabelWordsAndCompressesEveryStage) {
   const std::string data = " --task sst2 --train " + sst2("train") + " --eval " + sst2("dev") + " --tokenizer " +
                            t5_vocab() + " --limit-eval 200";
   std::string out;
-  const fs::path teacher = dir / "teacher.pt";
-  const fs::path metrics = dir / "teacher.json";
-  ASSERT_EQ(compress("finetune --quiet --model " + init.string() + data +
-                         " --limit-train 1024 --epochs 2 --lr 2e-3 --max-length 32 --out " + teacher.string() +
+  // Rank classification learns: the label words "false"/"true" of the generic task, from 512 examples.
+  write_keyword_task(dir / "train.jsonl", 512, 0);
+  write_keyword_task(dir / "dev.jsonl", 128, 1);
+  const fs::path keyword_model = dir / "keyword.pt";
+  const fs::path metrics = dir / "keyword.json";
+  ASSERT_EQ(compress("finetune --quiet --model " + init.string() + " --task generic --train " +
+                         (dir / "train.jsonl").string() + " --eval " + (dir / "dev.jsonl").string() + " --tokenizer " +
+                         t5_vocab() + " --epochs 2 --lr 1e-3 --max-length 16 --out " + keyword_model.string() +
                          " --metrics-out " + metrics.string(),
                      &out),
             0)
       << out;
-  // Rank classification learned something: better than always answering one label (dev is ~51/49).
-  EXPECT_GT(read_json(metrics)["eval"]["accuracy"].get<double>(), 0.56) << out;
+  EXPECT_GT(read_json(metrics)["eval"]["accuracy"].get<double>(), 0.9) << out;
+
+  // The teacher for the pipeline: fine-tuned on an SST-2 slice.
+  const fs::path teacher = dir / "teacher.pt";
+  ASSERT_EQ(compress("finetune --quiet --model " + init.string() + data +
+                         " --limit-train 512 --epochs 1 --lr 1e-3 --max-length 32 --out " + teacher.string(),
+                     &out),
+            0)
+      << out;
 
   ASSERT_EQ(compress("inspect " + teacher.string(), &out), 0) << out;
   EXPECT_NE(out.find("encoder-decoder"), std::string::npos) << out;
