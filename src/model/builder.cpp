@@ -523,6 +523,7 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
   if (options.hidden_mask) root.register_buffer("hidden_mask", torch::ones({spec.hidden}));
   if (spec.encoder_decoder) {
     root.register_attribute("output_scale", c10::FloatType::get(), spec.output_scale);
+    root.register_attribute("relative_attention_max_distance", c10::IntType::get(), spec.relative_max_distance);
     if (!spec.label_tokens.empty()) {
       // Decoder inputs [start, tokens but the last] (padded with the pad id) and targets (padded with -1).
       size_t longest = 0;

@@ -172,6 +172,8 @@ TEST(T5Compression, PrunedHeadsFfnAndHiddenShrinkToTheSameFunction) {
     shrunk.save(file.string());
     ImportedModel back = import_model(file);
     EXPECT_EQ(back.spec.label_tokens, m.spec.label_tokens);
+    EXPECT_DOUBLE_EQ(back.spec.output_scale, m.spec.output_scale);  // the teacher's, not the pruned width's
+    EXPECT_LE(max_logit_difference(back.module, build_module(back.spec, back.weights), back.spec), 1e-4);
     for (int l = 0; l < small.spec.num_layers(); ++l) {
       EXPECT_EQ(back.spec.layers[l].heads, small.spec.layers[l].heads);
       EXPECT_EQ(back.spec.layers[l].cross_heads, small.spec.layers[l].cross_heads);

@@ -129,6 +129,8 @@ class T5Importer : public FamilyImporter {
     spec.hidden = spec.embedding_width = static_cast<int>(shared.size(1));
     if (w.count("lm_head.weight")) {
       spec.names.lm_head = "lm_head";  // untied (T5 v1.1): no rescale
+    } else if (module.hasattr("output_scale") && module.attr("output_scale").isDouble()) {
+      spec.output_scale = module.attr("output_scale").toDouble();  // lwm's: the teacher's, whatever hidden is now
     } else {
       spec.output_scale = 1.0 / std::sqrt(static_cast<double>(spec.hidden));
     }
