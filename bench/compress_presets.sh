@@ -4,11 +4,13 @@
 # %emissions; teacher = 1.0) to bench/results/compress_presets.md (BERT) or compress_presets_FAMILY.md
 # (+ one report.json per preset in bench/results/presets[-FAMILY]/).
 #
-# Usage: bench/compress_presets.sh [--family bert|gpt2|opt] [--limit-train N] [--teacher-epochs N] [--epochs N]
-#                                  [--presets "a b ..."]
+# Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--limit-train N] [--teacher-epochs N] [--epochs N]
+#                                  [--teacher-lr LR] [--presets "a b ..."]
 #
 #   --family F          teacher family (default bert: WordPiece vocab; gpt2/opt: the GPT-2 BPE vocabulary,
-#                       50257 ids, pad = <|endoftext|>)
+#                       50257 ids, pad = <|endoftext|>; t5: 12 encoder + 12 decoder layers, the SentencePiece
+#                       vocabulary trained on SST-2, rank classification of "negative"/"positive")
+#   --teacher-lr LR     teacher fine-tuning learning rate (default 2e-4)
 #   --limit-train N     train the teacher and the students on the first N SST-2 sentences (default 0: all 67,349)
 #   --teacher-epochs N  teacher fine-tuning epochs (default 3)
 #   --epochs N          distillation epochs, overriding the presets (default: the presets' own)
@@ -22,6 +24,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 FAMILY=bert
+TEACHER_LR=2e-4
 LIMIT=0
 TEACHER_EPOCHS=3
 EPOCHS=""
@@ -29,6 +32,7 @@ PRESETS="2of3-layers 2of3-layers-int8 1of3-layers 1of3-layers-int8 1of3-layers-p
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --family) FAMILY="$2"; shift 2 ;;
+    --teacher-lr) TEACHER_LR="$2"; shift 2 ;;
     --limit-train) LIMIT="$2"; shift 2 ;;
     --teacher-epochs) TEACHER_EPOCHS="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
@@ -46,7 +50,10 @@ DEV="$DATA/glue/SST-2/dev.tsv"
 case "$FAMILY" in
   bert) VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"; VOCAB_SIZE=30522; SUFFIX="" ;;
   gpt2 | opt) VOCAB="$DATA/vocab/gpt2"; VOCAB_SIZE=50257; SUFFIX="-$FAMILY" ;;
-  *) echo "compress_presets.sh: --family must be bert, gpt2 or opt" >&2; exit 2 ;;
+  # T5: the 8000-piece SentencePiece vocabulary trained on SST-2 (tests/data/tokenizer/t5/README.md); 12
+  # encoder + 12 decoder layers; classifies by rank classification of "negative"/"positive".
+  t5) VOCAB="tests/data/tokenizer/t5/spiece.model"; VOCAB_SIZE=8000; SUFFIX="-t5" ;;
+  *) echo "compress_presets.sh: --family must be bert, gpt2, opt or t5" >&2; exit 2 ;;
 esac
 WORK="bench/work/presets$SUFFIX"
 RESULTS="bench/results/presets$SUFFIX"
@@ -63,7 +70,7 @@ if [[ ! -s "$WORK/teacher.pt" ]]; then
   run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
     --vocab "$VOCAB_SIZE" --max-positions 128 --labels 2 --seed 0 --mode trace --out "$WORK/init.pt"
   run "$COMPRESS" finetune --quiet --model "$WORK/init.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
-    --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr 2e-4 --max-length 64 \
+    --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr "$TEACHER_LR" --max-length 64 \
     --out "$WORK/teacher.pt" --metrics-out "$WORK/teacher-metrics.json"
 fi
 
@@ -81,7 +88,7 @@ log "Table"
 "$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" $PRESETS <<'PY' | tee "$TABLE"
 import json, os, platform, subprocess, sys, datetime
 results, limit, teacher_epochs, epochs, family, presets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
-name = {"bert": "BERT", "gpt2": "GPT-2", "opt": "OPT"}[family]
+name = {"bert": "BERT", "gpt2": "GPT-2", "opt": "OPT", "t5": "T5"}[family]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 print(f"# Compression presets on SST-2, {name} teacher ({datetime.date.today()}, lwm {rev})\n")
