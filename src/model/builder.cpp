@@ -1,12 +1,19 @@
 #include "lwm/model/builder.h"
 
+#include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/csrc/jit/frontend/resolver.h>
+#include <torch/custom_class.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <cctype>
 #include <sstream>
 
 #include "lwm/common/error.h"
+#include "lwm/compress/quantize.h"
 
 namespace lwm {
 namespace {
@@ -66,9 +73,57 @@ std::string self_path(const std::string& path) {
 
 // A projection of `x` by module `m` (its weight, and its bias when `bias`), in the layout the spec
 // stores: Linear [out, in] or, with transposed_weights, GPT-2's Conv1D [in, out] (x @ W + b).
+// Set while build_module() writes the sources of a BuildOptions::int8 model: projections then call the
+// prepacked int8 weights (attribute `int8` of the projection's module) instead of torch.linear.
+bool g_int8_sources = false;
+
 std::string linear(const std::string& x, const std::string& m, bool transposed = false, bool bias = true) {
+  if (g_int8_sources) return "quantized.linear_dynamic(" + x + ", " + self_path(m) + ".int8, False)";
   const std::string w = self_path(m) + ".weight" + (transposed ? ".t()" : "");
   return "torch.linear(" + x + ", " + w + (bias ? ", " + self_path(m) + ".bias)" : ")");
+}
+
+// Resolves `quantized.` in the sources to the quantized:: operators (define()'s default resolver knows only
+// `torch.`, i.e. aten::).
+struct QuantizedOpsResolver : public torch::jit::Resolver {
+  std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name, torch::jit::GraphFunction& f,
+                                                         const torch::jit::SourceRange& loc) override {
+    if (name == "quantized") return std::make_shared<torch::jit::BuiltinModule>("quantized");
+    return torch::jit::nativeResolver()->resolveValue(name, f, loc);
+  }
+  c10::TypePtr resolveType(const std::string& name, const torch::jit::SourceRange& loc) override {
+    return torch::jit::nativeResolver()->resolveType(name, loc);
+  }
+};
+
+// The prepacked int8 form of a Linear weight [out, in] (and bias): symmetric per-output-channel scales,
+// as Python's PerChannelMinMaxObserver(qint8, per_channel_symmetric) gives them.
+c10::IValue pack_int8(const torch::Tensor& weight, const torch::Tensor& bias) {
+  torch::NoGradGuard no_grad;
+  const auto w = weight.detach().to(torch::kFloat).contiguous();
+  const auto scales = torch::clamp(w.abs().amax({1}) / 127.5, 1.1920928955078125e-07).to(torch::kDouble);
+  const auto q = at::quantize_per_channel(w, scales, torch::zeros(scales.sizes(), torch::kLong), 0, torch::kQInt8);
+  static const auto prepack = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
+  torch::jit::Stack stack{q, bias.defined() ? c10::IValue(bias.detach().to(torch::kFloat).contiguous()) : c10::IValue()};
+  prepack.callBoxed(&stack);
+  return stack.at(0);
+}
+
+// The modules (full dotted paths) whose weights the sources use through linear(), with the layout flag.
+std::map<std::string, bool> projection_modules(const ModelSpec& spec) {
+  std::map<std::string, bool> out;
+  for (int l = 0; l < spec.num_layers(); ++l) {
+    const auto& n = spec.names_of(l);
+    for (const auto* m : {&n.query, &n.key, &n.value, &n.qkv, &n.attn_out, &n.ffn_in, &n.ffn_gate, &n.ffn_out,
+                          &n.cross_query, &n.cross_key, &n.cross_value, &n.cross_out}) {
+      if (!m->empty()) out[spec.layer_path(l) + "." + *m] = spec.transposed_weights;
+    }
+  }
+  for (const auto* m : {&spec.names.head_dense, &spec.names.head_out, &spec.names.project_in, &spec.names.project_out,
+                        &spec.names.lm_head}) {
+    if (!m->empty()) out[*m] = false;
+  }
+  return out;
 }
 
 // The spec's norm (LayerNorm, or T5's RMS norm: no mean, no bias) of `x` by module `m`; with a hidden mask
@@ -364,7 +419,13 @@ std::vector<std::string> seq2seq_sources(const ModelSpec& spec, bool masked) {
   }
   d << "    x = torch.dropout(" << norm(spec, "x", dn.final_norm, masked) << ", self.dropout_p, self.training)\n";
   if (spec.output_scale != 1.0) d << "    x = x * self.output_scale\n";
-  d << "    return torch.linear(x, " << (en.lm_head.empty() ? ew : self_path(en.lm_head) + ".weight") << ")\n";
+  if (!en.lm_head.empty()) {
+    d << "    return " << linear("x", en.lm_head, false, false) << "\n";
+  } else if (g_int8_sources) {
+    d << "    return quantized.linear_dynamic(x, self.lm_head_int8, False)\n";  // tied: a packed copy
+  } else {
+    d << "    return torch.linear(x, " << ew << ")\n";
+  }
   out.push_back(d.str());
 
   std::ostringstream f;
@@ -513,8 +574,30 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     layers.register_module(std::to_string(spec.stack_index(l)), layer);
     layer_modules.push_back(layer);
   }
+  // int8: projections get their packed weights (an `int8` attribute) instead of fp32 parameters; a
+  // projection with no weights left (every head or neuron pruned) is never called and stays as it is.
+  std::map<std::string, bool> packed;
+  if (options.int8) {
+    if (options.hidden_mask) throw ModelError("cannot build the model: int8 and a hidden mask do not go together");
+    select_quantized_engine();
+    for (const auto& [m, transposed] : projection_modules(spec)) {
+      const torch::Tensor& w = weights.at(m + ".weight");
+      if (w.numel() == 0) continue;
+      auto b = weights.find(m + ".bias");
+      ensure_path(root, m, cu).register_attribute(
+          "int8", torch::getCustomClass("__torch__.torch.classes.quantized.LinearPackedParamsBase"),
+          pack_int8(transposed ? w.t() : w, b == weights.end() ? torch::Tensor() : b->second));
+      packed[m] = true;
+    }
+    if (spec.encoder_decoder && spec.names.lm_head.empty()) {
+      root.register_attribute("lm_head_int8",
+                              torch::getCustomClass("__torch__.torch.classes.quantized.LinearPackedParamsBase"),
+                              pack_int8(weights.at(spec.names.word_embeddings + ".weight"), torch::Tensor()));
+    }
+  }
   for (const auto& [name, tensor] : weights) {
     const size_t dot = name.rfind('.');
+    if (packed.count(name.substr(0, dot))) continue;
     Module owner = ensure_path(root, name.substr(0, dot), cu);
     owner.register_parameter(name.substr(dot + 1), tensor.detach().clone(), /*is_buffer=*/false);
   }
@@ -545,18 +628,23 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     }
   }
 
+  struct Int8Sources {  // linear() writes int8 calls while this model's sources are written
+    explicit Int8Sources(bool on) { g_int8_sources = on; }
+    ~Int8Sources() { g_int8_sources = false; }
+  } int8_sources(options.int8);
   try {
     const bool masked = options.hidden_mask;
+    const auto resolver = std::make_shared<QuantizedOpsResolver>();
     for (int l = 0; l < spec.num_layers(); ++l) {
       define_norms(layer_modules[l], spec, masked);
-      layer_modules[l].define(layer_source(spec, l, masked));
+      layer_modules[l].define(layer_source(spec, l, masked), resolver);
     }
     define_norms(root, spec, masked);
     if (spec.encoder_decoder) {
-      for (const auto& source : seq2seq_sources(spec, masked)) root.define(source);
+      for (const auto& source : seq2seq_sources(spec, masked)) root.define(source, resolver);
     } else {
-      root.define(root_source(spec, /*hidden_states=*/false, masked));
-      root.define(root_source(spec, /*hidden_states=*/true, masked));
+      root.define(root_source(spec, /*hidden_states=*/false, masked), resolver);
+      root.define(root_source(spec, /*hidden_states=*/true, masked), resolver);
     }
   } catch (const c10::Error& e) {
     throw ModelError(std::string("cannot build the model (internal): ") + e.what_without_backtrace());

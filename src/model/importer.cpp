@@ -84,9 +84,8 @@ ImportedModel import_model(const fs::path& path) {
   }
   imported.weights = module_weights(imported.module);
   if (imported.module.hasattr(kSpecAttribute) && imported.module.attr(kSpecAttribute).isString()) {
-    bool recognised = false;
-    for (const auto& importer : family_importers()) recognised = recognised || importer->recognises(imported.weights);
-    if (!recognised) {
+    // An int8 model lwm wrote: weights frozen into the graph, or packed (T5), so the spec is the file's.
+    {
       try {
         imported.spec = ModelSpec::from_json(nlohmann::json::parse(imported.module.attr(kSpecAttribute).toStringRef()));
       } catch (const std::exception& e) {

@@ -196,5 +196,23 @@ TEST(T5Compression, Int8IsRefusedWithAClearMessage) {
   }
 }
 
+TEST(T5Compression, Int8BuildKeepsClassifyAndLoadsBack) {
+  ImportedModel m = t5_with_labels();
+  auto native = build_module(m.spec, m.weights);
+  BuildOptions opts;
+  opts.int8 = true;
+  auto q = build_module(m.spec, m.weights, opts);
+  EXPECT_FALSE(module_weights(q).count("encoder.block.0.layer.0.SelfAttention.q.weight"));
+  auto file = test::models_dir() / "t5-int8.pt";
+  q.save(file.string());
+  auto loaded = torch::jit::load(file.string());
+  torch::NoGradGuard no_grad;
+  auto [ids, mask] = padded_batch();
+  auto a = ModelRunner(native).logits(ids, mask, torch::zeros_like(ids));
+  auto b = ModelRunner(loaded).logits(ids, mask, torch::zeros_like(ids));
+  EXPECT_GT((a - b).abs().max().item<double>(), 0.0) << "classify() still runs in fp32";
+  EXPECT_LE((a - b).abs().max().item<double>(), 0.05 * a.abs().max().item<double>());
+}
+
 }  // namespace
 }  // namespace lwm

@@ -15,11 +15,12 @@
 
 namespace lwm {
 
-// Why a text-to-text model (T5) is not quantized: the JIT quantization passes rewrite forward() only and
-// freeze the module, so classify(), which the task needs, would keep fp32 Linear layers or be lost.
+// Why quantize_dynamic_int8() refuses a text-to-text model (T5): the JIT quantization passes rewrite
+// forward() only and freeze the module, so classify(), which the task needs, would keep fp32 Linear layers
+// or be lost. Such a model is built int8 by the builder instead (BuildOptions::int8).
 constexpr const char* kNoInt8ForTextToText =
-    "int8 is not supported for text-to-text models (T5) yet: LibTorch's dynamic quantization passes rewrite "
-    "forward() only, and classify() scores the label words; compress without int8";
+    "cannot quantize a text-to-text model (T5) with the JIT passes: they rewrite forward() only, and classify() "
+    "scores the label words; build it with BuildOptions::int8";
 
 
 // The quantized engine used ("onednn" where available: fastest here; qnnpack was slower than fp32),

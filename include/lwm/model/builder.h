@@ -17,6 +17,11 @@ struct BuildOptions {
   // output zero on the others. Hidden-dimension pruning needs it so that the masked model computes
   // exactly what the physically shrunk model (plain LayerNorm over fewer dims) will. See docs/pruning.md.
   bool hidden_mask = false;
+  // int8 for CPU inference: every projection becomes quantized::linear_dynamic with its weight quantized
+  // per output channel (symmetric, scale = max|w| / 127.5) and prepacked for the current quantized engine;
+  // activations are quantized per call. Every method is kept (a T5 model's classify() too), unlike the
+  // JIT passes of compress/quantize.h, which rewrite and freeze forward() only. Not with hidden_mask.
+  bool int8 = false;
 };
 
 // The weights are copied: training the result never touches `weights`.
