@@ -226,8 +226,9 @@ std::string layer_source(const ModelSpec& spec, int l, bool masked) {
   s << (layer.decoder ? "def forward(self, x, mask_bias, enc, enc_bias):\n" : "def forward(self, x, mask_bias):\n");
   const std::string attn_in = pre ? "y" : "x";
   if (pre) s << "    y = " << norm(spec, "x", n.attn_norm, masked) << "\n";
-  // T5: mask_bias holds every head of the stack's relative bias table; this layer's heads are bias_heads.
-  const std::string bias = n.relative_bias.empty() ? "mask_bias" : "mask_bias.index_select(1, self.bias_heads)";
+  // T5: mask_bias holds every head of the stack's relative bias table; a head-pruned layer picks its own
+  // (bias_heads). A layer with all of them uses it as it is.
+  const std::string bias = layer.bias_heads.empty() ? "mask_bias" : "mask_bias.index_select(1, self.bias_heads)";
   s << attention_code(spec, layer.heads, attn_in, attn_in, {n.query, n.key, n.value, n.attn_out},
                       spec.fused_qkv() ? n.qkv : "", "num_heads", bias, "a");
   s << "    a = torch.dropout(a, self.dropout_p, self.training)\n";
@@ -565,10 +566,8 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     layer.register_attribute("dropout_p", c10::FloatType::get(), spec.dropout);
     layer.register_attribute("pre_norm", c10::BoolType::get(), spec.norm == NormPlacement::Pre);
     if (ls.decoder) layer.register_attribute("cross_heads", c10::IntType::get(), ls.cross_heads);
-    if (!spec.names_of(l).relative_bias.empty()) {
-      std::vector<int64_t> heads(ls.bias_heads.begin(), ls.bias_heads.end());
-      if (heads.empty()) for (int h = 0; h < ls.heads; ++h) heads.push_back(h);
-      layer.register_buffer("bias_heads", torch::tensor(heads, torch::kLong));
+    if (!ls.bias_heads.empty()) {
+      layer.register_buffer("bias_heads", torch::tensor(std::vector<int64_t>(ls.bias_heads.begin(), ls.bias_heads.end()), torch::kLong));
     }
     if (options.hidden_mask) layer.register_buffer("hidden_mask", torch::ones({spec.hidden}));
     layers.register_module(std::to_string(spec.stack_index(l)), layer);

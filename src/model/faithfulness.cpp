@@ -35,12 +35,12 @@ double max_logit_difference(const torch::jit::Module& reference, const torch::ji
     const int64_t dec_len = 20;  // past 16: the decoder's log-spaced relative buckets too
     auto dec = torch::randint(0, spec.vocab_size, {B, dec_len}, gen, torch::kLong);
     dec.select(1, 0).fill_(spec.decoder_start_token_id);
-    auto call = [&](const torch::jit::Module& m) {
+    auto call = [&](torch::jit::Module m) {  // a handle: forward() is not const
       std::vector<c10::IValue> inputs;
       for (const auto& arg : forward_arg_names(m)) {
         inputs.emplace_back(arg == "input_ids" ? ids : arg == "attention_mask" ? mask : dec);
       }
-      auto out = const_cast<torch::jit::Module&>(m).forward(inputs);
+      auto out = m.forward(inputs);
       return out.isTuple() ? out.toTupleRef().elements().at(0).toTensor() : out.toTensor();
     };
     a = call(reference);

@@ -13,17 +13,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string sst2(const std::string& split) { return (test::shared_data() / "glue" / "SST-2" / (split + ".tsv")).string(); }
+using test::compress;
+using test::read_json;
+using test::sst2;
 std::string gpt2_vocab() { return (test::shared_data() / "vocab" / "gpt2").string(); }
-
-int compress(const std::string& args, std::string* output) {
-  return test::run_command(test::compress_binary() + " --threads 2 " + args, output);
-}
-
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
-}
 
 class CliDecoder : public ::testing::TestWithParam<std::string> {};
 

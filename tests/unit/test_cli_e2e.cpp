@@ -12,7 +12,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string sst2(const std::string& split) { return (test::shared_data() / "glue" / "SST-2" / (split + ".tsv")).string(); }
+using test::read_json;
+using test::sst2;
 std::string vocab() { return (test::shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt").string(); }
 
 struct CliRun {
@@ -22,13 +23,8 @@ struct CliRun {
 
 CliRun compress(const std::string& args) {
   CliRun r;
-  r.code = test::run_command(test::compress_binary() + " --threads 2 " + args, &r.output);
+  r.code = test::compress(args, &r.output);
   return r;
-}
-
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
 }
 
 fs::path scratch(const std::string& name) {

@@ -14,17 +14,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string sst2(const std::string& split) { return (test::shared_data() / "glue" / "SST-2" / (split + ".tsv")).string(); }
+using test::compress;
+using test::read_json;
+using test::sst2;
 std::string t5_vocab() { return (test::source_dir() / "tests" / "data" / "tokenizer" / "t5" / "spiece.model").string(); }
-
-int compress(const std::string& args, std::string* output) {
-  return test::run_command(test::compress_binary() + " --threads 2 " + args, output);
-}
-
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
-}
 
 // A task a tiny model learns in one short run: the label is which of two phrases the text holds.
 void write_keyword_task(const fs::path& file, int rows, int seed) {

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace lwm::test {
@@ -52,6 +54,21 @@ inline int run_command(const std::string& cmd, std::string* output = nullptr) {
 inline std::string compress_binary() {
   const char* env = std::getenv("LWM_COMPRESS");
   return env ? env : (std::filesystem::path(LWM_BINARY_DIR) / "compress").string();
+}
+
+// A split of the GLUE SST-2 data beside the repository ("train", "dev").
+inline std::string sst2(const std::string& split) {
+  return (shared_data() / "glue" / "SST-2" / (split + ".tsv")).string();
+}
+
+// Runs the compress binary with 2 threads and `args`; returns its exit status, output in `output`.
+inline int compress(const std::string& args, std::string* output) {
+  return run_command(compress_binary() + " --threads 2 " + args, output);
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
 }
 
 }  // namespace lwm::test
