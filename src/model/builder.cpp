@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 #include <cctype>
+#include <set>
 #include <sstream>
 
 #include "lwm/common/error.h"
@@ -73,15 +74,53 @@ std::string self_path(const std::string& path) {
 
 // A projection of `x` by module `m` (its weight, and its bias when `bias`), in the layout the spec
 // stores: Linear [out, in] or, with transposed_weights, GPT-2's Conv1D [in, out] (x @ W + b).
-// Set while build_module() writes the sources of a BuildOptions::int8 model: projections then call the
-// prepacked int8 weights (attribute `int8` of the projection's module) instead of torch.linear.
-bool g_int8_sources = false;
+// Set while build_module() writes the sources of a BuildOptions::int8 model: the projections (full module
+// paths) whose weights were packed, which then call them (attribute `int8` of the projection's module)
+// through int8_linear() (kInt8Linear), and the path prefix of the module whose source is being written.
+struct Int8Sources {
+  std::set<std::string> packed;
+  std::string prefix;
+  bool embedding = false;  // the word embedding is stored int8 (weight_int8, weight_scale)
+};
+const Int8Sources* g_int8 = nullptr;
+// The tied T5 LM head's packed copy of the embedding (a root attribute), as it appears in packed.
+constexpr const char* kTiedLmHeadInt8 = "lm_head_int8";
+
+// The word embedding rows of `ids` (the root's module `m`): from the fp32 table, or, in an int8 model, from
+// the int8 table times each row's scale.
+std::string embedding_lookup(const std::string& m, const std::string& ids) {
+  if (g_int8 && g_int8->embedding) {
+    return "(torch.embedding(" + self_path(m) + ".weight_int8, " + ids + ").float() * torch.embedding(" +
+           self_path(m) + ".weight_scale, " + ids + "))";
+  }
+  return "torch.embedding(" + self_path(m) + ".weight, " + ids + ")";
+}
 
 std::string linear(const std::string& x, const std::string& m, bool transposed = false, bool bias = true) {
-  if (g_int8_sources) return "quantized.linear_dynamic(" + x + ", " + self_path(m) + ".int8, False)";
+  if (g_int8 && g_int8->packed.count(g_int8->prefix + m)) return "self.int8_linear(" + x + ", " + self_path(m) + ".int8)";
   const std::string w = self_path(m) + ".weight" + (transposed ? ".t()" : "");
   return "torch.linear(" + x + ", " + w + (bias ? ", " + self_path(m) + ".bias)" : ")");
 }
+
+// The int8 projection every module of a BuildOptions::int8 model defines. quantized::linear_dynamic on
+// onednn (PyTorch 1.13) builds oneDNN code for each new [rows, in] shape it meets (~1 ms per Linear here,
+// then cached), so variable-length batches made an int8 model slower than fp32 (docs/measurement.md).
+// Rows are therefore padded with zeros to a few shapes: a multiple of 64, of 128 from 512 rows, 256 from
+// 1024, ... (at most 25% padding, 4 shapes per doubling), and cut back after the call. A zero row changes
+// no other row's result (the activation range is per call and includes 0 for these inputs in practice).
+constexpr const char* kInt8Linear = R"(
+def int8_linear(self, x: Tensor, w: __torch__.torch.classes.quantized.LinearPackedParamsBase) -> Tensor:
+    rows = x.reshape(-1, x.size(-1))
+    n = rows.size(0)
+    step = 64
+    while step * 8 <= n:
+        step = step * 2
+    padded = torch.constant_pad_nd(rows, [0, 0, 0, (n + step - 1) // step * step - n], 0.0)
+    y = quantized.linear_dynamic(padded, w, False)
+    shape = x.size()[:-1]
+    shape.append(y.size(1))
+    return y[:n].reshape(shape)
+)";
 
 // Resolves `quantized.` in the sources to the quantized:: operators (define()'s default resolver knows only
 // `torch.`, i.e. aten::).
@@ -96,35 +135,6 @@ struct QuantizedOpsResolver : public torch::jit::Resolver {
   }
 };
 
-// The prepacked int8 form of a Linear weight [out, in] (and bias): symmetric per-output-channel scales,
-// as Python's PerChannelMinMaxObserver(qint8, per_channel_symmetric) gives them.
-c10::IValue pack_int8(const torch::Tensor& weight, const torch::Tensor& bias) {
-  torch::NoGradGuard no_grad;
-  const auto w = weight.detach().to(torch::kFloat).contiguous();
-  const auto scales = torch::clamp(w.abs().amax({1}) / 127.5, 1.1920928955078125e-07).to(torch::kDouble);
-  const auto q = at::quantize_per_channel(w, scales, torch::zeros(scales.sizes(), torch::kLong), 0, torch::kQInt8);
-  static const auto prepack = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
-  torch::jit::Stack stack{q, bias.defined() ? c10::IValue(bias.detach().to(torch::kFloat).contiguous()) : c10::IValue()};
-  prepack.callBoxed(&stack);
-  return stack.at(0);
-}
-
-// The modules (full dotted paths) whose weights the sources use through linear(), with the layout flag.
-std::map<std::string, bool> projection_modules(const ModelSpec& spec) {
-  std::map<std::string, bool> out;
-  for (int l = 0; l < spec.num_layers(); ++l) {
-    const auto& n = spec.names_of(l);
-    for (const auto* m : {&n.query, &n.key, &n.value, &n.qkv, &n.attn_out, &n.ffn_in, &n.ffn_gate, &n.ffn_out,
-                          &n.cross_query, &n.cross_key, &n.cross_value, &n.cross_out}) {
-      if (!m->empty()) out[spec.layer_path(l) + "." + *m] = spec.transposed_weights;
-    }
-  }
-  for (const auto* m : {&spec.names.head_dense, &spec.names.head_out, &spec.names.project_in, &spec.names.project_out,
-                        &spec.names.lm_head}) {
-    if (!m->empty()) out[*m] = false;
-  }
-  return out;
-}
 
 // The spec's norm (LayerNorm, or T5's RMS norm: no mean, no bias) of `x` by module `m`; with a hidden mask
 // (BuildOptions::hidden_mask), the masked forms below.
@@ -292,7 +302,7 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
     // (define() cannot name dtypes; a cumulative sum of ones gives 0..T-1 with the ids' dtype and device.)
     s << "    positions = torch.cumsum(torch.ones_like(input_ids), 1) - 1\n";
   }
-  s << "    x = torch.embedding(self." << n.word_embeddings << ".weight, input_ids)\n";
+  s << "    x = " << embedding_lookup(n.word_embeddings, "input_ids") << "\n";
   if (!n.project_in.empty()) s << "    x = " << linear("x", n.project_in, false, false) << "\n";
   if (spec.type_vocab_size > 0) {
     s << "    x = x + torch.embedding(self." << n.token_type_embeddings << ".weight, token_type_ids)\n";
@@ -394,7 +404,7 @@ std::vector<std::string> seq2seq_sources(const ModelSpec& spec, bool masked) {
 
   std::ostringstream e;
   e << "def encode_hidden(self, input_ids: Tensor, attention_mask: Tensor) -> Tuple[Tensor, List[Tensor]]:\n"
-    << "    x = torch.dropout(torch.embedding(" << ew << ", input_ids), self.dropout_p, self.training)\n"
+    << "    x = torch.dropout(" << embedding_lookup(en.word_embeddings, "input_ids") << ", self.dropout_p, self.training)\n"
     << "    T = input_ids.size(1)\n"
     << "    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * " << kMaskFill << "\n"
     << "    bias = self.relative_bias(" << table(en) << ", T, T, True) + mask_bias\n"
@@ -409,7 +419,8 @@ std::vector<std::string> seq2seq_sources(const ModelSpec& spec, bool masked) {
 
   std::ostringstream d;
   d << "def decode(self, decoder_input_ids: Tensor, enc: Tensor, attention_mask: Tensor) -> Tensor:\n"
-    << "    x = torch.dropout(torch.embedding(" << ew << ", decoder_input_ids), self.dropout_p, self.training)\n"
+    << "    x = torch.dropout(" << embedding_lookup(en.word_embeddings, "decoder_input_ids") << ", self.dropout_p, "
+    << "self.training)\n"
     << "    T = decoder_input_ids.size(1)\n"
     << "    order = torch.cumsum(torch.ones_like(decoder_input_ids[0]), 0)\n"
     << "    future = order.unsqueeze(0) > order.unsqueeze(1)\n"
@@ -422,8 +433,8 @@ std::vector<std::string> seq2seq_sources(const ModelSpec& spec, bool masked) {
   if (spec.output_scale != 1.0) d << "    x = x * self.output_scale\n";
   if (!en.lm_head.empty()) {
     d << "    return " << linear("x", en.lm_head, false, false) << "\n";
-  } else if (g_int8_sources) {
-    d << "    return quantized.linear_dynamic(x, self.lm_head_int8, False)\n";  // tied: a packed copy
+  } else if (g_int8 && g_int8->packed.count(kTiedLmHeadInt8)) {
+    d << "    return self.int8_linear(x, self." << kTiedLmHeadInt8 << ")\n";  // tied: a packed copy
   } else {
     d << "    return torch.linear(x, " << ew << ")\n";
   }
@@ -547,6 +558,22 @@ void check_weights(const ModelSpec& spec, const Weights& w) {
 
 }  // namespace
 
+std::map<std::string, bool> projection_modules(const ModelSpec& spec) {
+  std::map<std::string, bool> out;
+  for (int l = 0; l < spec.num_layers(); ++l) {
+    const auto& n = spec.names_of(l);
+    for (const auto* m : {&n.query, &n.key, &n.value, &n.qkv, &n.attn_out, &n.ffn_in, &n.ffn_gate, &n.ffn_out,
+                          &n.cross_query, &n.cross_key, &n.cross_value, &n.cross_out}) {
+      if (!m->empty()) out[spec.layer_path(l) + "." + *m] = spec.transposed_weights;
+    }
+  }
+  for (const auto* m : {&spec.names.head_dense, &spec.names.head_out, &spec.names.project_in, &spec.names.project_out,
+                        &spec.names.lm_head}) {
+    if (!m->empty()) out[*m] = false;
+  }
+  return out;
+}
+
 torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, const BuildOptions& options) {
   check_weights(spec, weights);
   auto cu = std::make_shared<torch::jit::CompilationUnit>();
@@ -573,30 +600,42 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     layers.register_module(std::to_string(spec.stack_index(l)), layer);
     layer_modules.push_back(layer);
   }
-  // int8: projections get their packed weights (an `int8` attribute) instead of fp32 parameters; a
-  // projection with no weights left (every head or neuron pruned) is never called and stays as it is.
-  std::map<std::string, bool> packed;
+  // int8: projections of at least int8_min_weights weights get their packed weights (an `int8` attribute)
+  // instead of fp32 parameters; a projection with no weights left (every head or neuron pruned) is never
+  // called and stays as it is.
+  Int8Sources int8;
   if (options.int8) {
     if (options.hidden_mask) throw ModelError("cannot build the model: int8 and a hidden mask do not go together");
     select_quantized_engine();
+    const auto packed_type = torch::getCustomClass("__torch__.torch.classes.quantized.LinearPackedParamsBase");
     for (const auto& [m, transposed] : projection_modules(spec)) {
       const torch::Tensor& w = weights.at(m + ".weight");
-      if (w.numel() == 0) continue;
+      if (w.numel() == 0 || w.numel() < options.int8_min_weights) continue;
       auto b = weights.find(m + ".bias");
       ensure_path(root, m, cu).register_attribute(
-          "int8", torch::getCustomClass("__torch__.torch.classes.quantized.LinearPackedParamsBase"),
-          pack_int8(transposed ? w.t() : w, b == weights.end() ? torch::Tensor() : b->second));
-      packed[m] = true;
+          "int8", packed_type, pack_int8_linear(transposed ? w.t() : w, b == weights.end() ? torch::Tensor() : b->second));
+      int8.packed.insert(m);
     }
+    // The word embedding (most of a small model's bytes) is stored int8 with one symmetric scale per row and
+    // dequantized by lookup: a quarter of the size, at the cost of one multiply per looked-up row. A tied
+    // T5 LM head then always gets a packed copy (there is no fp32 table left to multiply by).
+    const torch::Tensor& embedding = weights.at(spec.names.word_embeddings + ".weight");
+    torch::NoGradGuard no_grad;
+    const auto table = embedding.detach().to(torch::kFloat);
+    const auto scale = torch::clamp(table.abs().amax({1}, /*keepdim=*/true) / 127.0, 1.1920928955078125e-07);
+    Module owner = ensure_path(root, spec.names.word_embeddings, cu);
+    owner.register_buffer("weight_int8", torch::round(table / scale).clamp(-127, 127).to(torch::kChar));
+    owner.register_buffer("weight_scale", scale);
+    int8.embedding = true;
     if (spec.encoder_decoder && spec.names.lm_head.empty()) {
-      root.register_attribute("lm_head_int8",
-                              torch::getCustomClass("__torch__.torch.classes.quantized.LinearPackedParamsBase"),
-                              pack_int8(weights.at(spec.names.word_embeddings + ".weight"), torch::Tensor()));
+      root.register_attribute(kTiedLmHeadInt8, packed_type, pack_int8_linear(embedding, torch::Tensor()));
+      int8.packed.insert(kTiedLmHeadInt8);
     }
   }
   for (const auto& [name, tensor] : weights) {
     const size_t dot = name.rfind('.');
-    if (packed.count(name.substr(0, dot))) continue;
+    if (int8.packed.count(name.substr(0, dot))) continue;
+    if (int8.embedding && name == spec.names.word_embeddings + ".weight") continue;
     Module owner = ensure_path(root, name.substr(0, dot), cu);
     owner.register_parameter(name.substr(dot + 1), tensor.detach().clone(), /*is_buffer=*/false);
   }
@@ -627,18 +666,22 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     }
   }
 
-  struct Int8Sources {  // linear() writes int8 calls while this model's sources are written
-    explicit Int8Sources(bool on) { g_int8_sources = on; }
-    ~Int8Sources() { g_int8_sources = false; }
-  } int8_sources(options.int8);
+  struct Int8SourcesScope {  // linear() writes int8 calls while this model's sources are written
+    explicit Int8SourcesScope(const Int8Sources* sources) { g_int8 = sources; }
+    ~Int8SourcesScope() { g_int8 = nullptr; }
+  } int8_scope(options.int8 ? &int8 : nullptr);
   try {
     const bool masked = options.hidden_mask;
     const auto resolver = std::make_shared<QuantizedOpsResolver>();
     for (int l = 0; l < spec.num_layers(); ++l) {
       define_norms(layer_modules[l], spec, masked);
+      int8.prefix = spec.layer_path(l) + ".";
+      if (options.int8) layer_modules[l].define(kInt8Linear, resolver);
       layer_modules[l].define(layer_source(spec, l, masked), resolver);
     }
+    int8.prefix.clear();
     define_norms(root, spec, masked);
+    if (options.int8) root.define(kInt8Linear, resolver);
     if (spec.encoder_decoder) {
       for (const auto& source : seq2seq_sources(spec, masked)) root.define(source, resolver);
     } else {

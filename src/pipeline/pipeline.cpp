@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 
 #include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
@@ -142,17 +143,29 @@ CompressOutcome run_compress(const CompressArgs& args) {
     }
   }
   const int64_t fp32_parameters = count_parameters(final_model);
+  nlohmann::json int8_summary(nullptr);
   if (cfg.int8) {
     spdlog::info("stage 4/5: int8 dynamic quantization ({} engine)", select_quantized_engine());
-    if (final_spec.encoder_decoder) {
-      // T5 classifies with classify(), which the JIT passes leave in fp32: the builder packs int8 weights itself.
-      BuildOptions int8;
-      int8.int8 = true;
-      final_model = build_module(final_spec, module_weights(final_model), int8);
-    } else {
-      final_model = quantize_dynamic_int8(final_model);
+    BuildOptions int8;
+    int8.int8 = true;
+    int8.int8_min_weights = cfg.int8_min_weights;
+    const Weights fp32_weights = module_weights(final_model);
+    final_model = build_module(final_spec, fp32_weights, int8);
+    std::set<std::string> packed;
+    for (const auto& m : final_model.named_modules()) {
+      if (m.value.hasattr("int8")) packed.insert(m.name);
     }
-    // Frozen weights can no longer be read back as a spec: keep it in the file.
+    int projections = 0;
+    for (const auto& entry : projection_modules(final_spec)) {
+      projections += fp32_weights.at(entry.first + ".weight").numel() > 0;  // a pruned-away one is never called
+    }
+    int8_summary = {{"min_weights", cfg.int8_min_weights},
+                    {"linear_layers", projections},
+                    {"linear_layers_int8", static_cast<int>(packed.size())},
+                    {"word_embedding_int8", true}};
+    spdlog::info("int8: {} of {} Linear layers (those with at least {} weights) and the word embedding",
+                 packed.size(), projections, cfg.int8_min_weights);
+    // Packed int8 weights can no longer be read back as a spec: keep it in the file.
     final_model.register_attribute(kSpecAttribute, c10::StringType::get(), final_spec.to_json().dump());
   }
   const EnergyReading run_energy = run_meter.stop();
@@ -167,7 +180,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
     ModelMeasurement student_m = measure_model(saved, staged, data.task, eval_data, pad, measure_options(cfg));
     student_m.parameters = fp32_parameters;  // int8 weights are packed constants, not parameters
     ReportInputs in{args, teacher.spec, final_spec, kept, teacher_m, student_m, trained,
-                    pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference, run_energy};
+                    pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference, int8_summary, run_energy};
     outcome.report = compress_report(in);
     outcome.targets_met = outcome.report["targets"]["met"].get<bool>();
   } catch (...) {

@@ -53,7 +53,7 @@ nlohmann::json compress_report(const ReportInputs& in) {
       {"pruning", in.pruning},
       {"shrink", in.pruning.is_null() ? nlohmann::json(nullptr)
                                       : nlohmann::json{{"max_abs_logit_difference_vs_masked", in.shrink_difference}}},
-      {"int8", cfg.int8},
+      {"int8", in.int8},
   };
   const double run_co2 = co2_grams(in.run_energy.joules, cfg.carbon_intensity);
   return {

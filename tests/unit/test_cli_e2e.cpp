@@ -238,10 +238,16 @@ TEST(CliCompress, Int8StudentIsSmallerAndLoadsInPython) {
   CliRun r = compress("--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
                    sst2("dev") + " --tokenizer " + vocab() +
                    " --limit-train 128 --limit-eval 128 --max_length 32 --keep_layers 2 --epochs 1 --int8 true"
-                   " --latency_samples 8 --out " + out);
+                   " --int8_min_weights 0 --latency_samples 8 --out " + out);
   ASSERT_EQ(r.code, 0) << r.output;
   json j = read_json(dir / "out" / "report.json");
   EXPECT_TRUE(j["student"]["int8"].get<bool>());
+  // Every Linear layer (no size floor): 2 layers x (q, k, v, attention out, FFN in, FFN out) + pooler + classifier.
+  const json& int8 = j["stages"]["int8"];
+  EXPECT_EQ(int8["linear_layers"].get<int>(), 2 * 6 + 2) << int8;
+  EXPECT_EQ(int8["linear_layers_int8"].get<int>(), 2 * 6 + 2) << int8;
+  EXPECT_TRUE(int8["word_embedding_int8"].get<bool>());
+  EXPECT_EQ(int8["min_weights"].get<int>(), 0);
   EXPECT_LT(j["relative"]["size"].get<double>(), 1.0);
   std::string py;
   EXPECT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +

@@ -1,5 +1,5 @@
-// Dynamic int8 quantization of a natively built model: accuracy against fp32, size, the input left
-// alone, and the saved file loading in C++ and in Python.
+// int8 models written by the builder (BuildOptions::int8): accuracy against fp32, every projection packed,
+// every method kept, row padding, size, and the saved file loading in C++ and in Python.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -25,7 +25,14 @@ const char* kArgs = "--vocab 1000 --hidden 256 --intermediate 1024 --max-positio
 struct Built {
   ImportedModel imported;
   torch::jit::Module native;
+  torch::jit::Module int8;
 };
+
+torch::jit::Module build_int8(const ModelSpec& spec, const Weights& weights) {
+  BuildOptions options;
+  options.int8 = true;
+  return build_module(spec, weights, options);
+}
 
 const Built& bert() {
   static const Built built = [] {
@@ -33,7 +40,8 @@ const Built& bert() {
     if (path.empty()) throw std::runtime_error("export failed");
     ImportedModel m = import_model(path);
     auto native = build_module(m.spec, m.weights);
-    return Built{std::move(m), native};
+    auto int8 = build_int8(m.spec, m.weights);
+    return Built{std::move(m), native, int8};
   }();
   return built;
 }
@@ -42,7 +50,9 @@ std::vector<torch::jit::IValue> padded_batch(const ModelSpec& spec, int batch, i
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto lengths = torch::randint(2, max_len + 1, {batch}, gen, torch::kLong);
   lengths[0] = max_len;
-  auto ids = torch::randint(spec.pad_token_id + 1, spec.vocab_size, {batch, max_len}, gen, torch::kLong);
+  // Any id but the pad id (which is the last id for GPT-2).
+  auto ids = torch::randint(0, spec.vocab_size - 1, {batch, max_len}, gen, torch::kLong);
+  ids = ids + ids.ge(spec.pad_token_id).to(torch::kLong);
   auto mask = torch::arange(max_len).unsqueeze(0).lt(lengths.unsqueeze(1)).to(torch::kLong);
   ids = torch::where(mask.to(torch::kBool), ids, torch::full_like(ids, spec.pad_token_id));
   std::vector<torch::jit::IValue> inputs{ids, mask};
@@ -96,7 +106,7 @@ TEST(QuantEngine, PicksASupportedEngine) {
 
 TEST(QuantAccuracy, Int8LogitsCloseToFp32) {
   auto fp32 = bert().native;
-  auto int8 = quantize_dynamic_int8(fp32);
+  auto int8 = bert().int8;
   Agreement a = compare(fp32, int8, bert().imported.spec, 4);
   RecordProperty("max_diff", std::to_string(a.max_diff));
   std::cout << "max |dlogit| " << a.max_diff << ", fp32 logit std " << a.scale << ", argmax agreement " << a.agree
@@ -104,52 +114,112 @@ TEST(QuantAccuracy, Int8LogitsCloseToFp32) {
   // Measured here: max |dlogit| ~0.09 x the fp32 logit std (random-init models barely separate their
   // inputs, so the std is small), argmax agreement ~0.98 (flips only where fp32's own margin is tiny).
   EXPECT_GT(a.scale, 0.0);
+  EXPECT_GT(a.max_diff, 0.0) << "the int8 model computed exactly what fp32 does";
   EXPECT_LE(a.max_diff, 0.2 * a.scale);
   EXPECT_GE(a.agree, 0.9);
 }
 
-TEST(QuantAccuracy, PerTensorAlsoWorks) {
+TEST(QuantAccuracy, EveryProjectionIsPackedAndEveryMethodKept) {
   auto fp32 = bert().native;
-  auto int8 = quantize_dynamic_int8(fp32, QuantizeOptions{/*per_channel=*/false});
-  Agreement a = compare(fp32, int8, bert().imported.spec, 2);
-  EXPECT_LE(a.max_diff, 0.25 * a.scale);
-}
-
-TEST(QuantAccuracy, EveryLinearIsQuantizedAndSignatureKept) {
-  auto fp32 = bert().native;
-  auto int8 = quantize_dynamic_int8(fp32);
+  auto int8 = bert().int8;
   EXPECT_EQ(arg_names(int8), arg_names(fp32));
   EXPECT_EQ(int8.get_method("forward").function().getSchema().returns()[0].type()->str(),
             fp32.get_method("forward").function().getSchema().returns()[0].type()->str());
-  const std::string code = int8.get_method("forward").graph()->toString();
-  EXPECT_EQ(code.find("aten::linear"), std::string::npos);
-  size_t count = 0;
-  for (size_t at = code.find("quantized::linear_dynamic"); at != std::string::npos;
-       at = code.find("quantized::linear_dynamic", at + 1)) {
-    ++count;
+  for (const auto& method : fp32.get_methods()) EXPECT_TRUE(int8.find_method(method.name())) << method.name();
+  // q, k, v, attention out, FFN in/out per layer; pooler, classifier: packed, with no fp32 weight left.
+  const Weights left = module_weights(int8);
+  int packed = 0;
+  for (const auto& m : int8.named_modules()) {
+    if (!m.value.hasattr("int8")) continue;
+    ++packed;
+    EXPECT_FALSE(left.count(m.name + ".weight")) << m.name;
+    EXPECT_FALSE(left.count(m.name + ".bias")) << m.name;
   }
-  EXPECT_EQ(count, 4u * 6u + 2u);  // q, k, v, attention out, FFN in/out per layer; pooler, classifier
-  EXPECT_FALSE(int8.find_method("forward_hidden"));
+  EXPECT_EQ(packed, 4 * 6 + 2);
+  // The word embedding is stored int8 with a scale per row; position and type embeddings stay fp32.
+  EXPECT_FALSE(left.count("bert.embeddings.word_embeddings.weight"));
+  EXPECT_TRUE(left.count("bert.embeddings.position_embeddings.weight"));
+  auto table = int8.attr("bert").toModule().attr("embeddings").toModule().attr("word_embeddings").toModule();
+  auto q = table.attr("weight_int8").toTensor();
+  auto scale = table.attr("weight_scale").toTensor();
+  EXPECT_EQ(q.scalar_type(), torch::kChar);
+  const auto& fp32_table = bert().imported.weights.at("bert.embeddings.word_embeddings.weight");
+  ASSERT_EQ(q.sizes(), fp32_table.sizes());
+  // Rounding to the nearest of 255 levels: at most half a step per entry.
+  EXPECT_LE(((q.to(torch::kFloat) * scale - fp32_table).abs() - 0.5001 * scale).max().item<double>(), 0.0);
 }
 
-// RoBERTa and DistilBERT heads and layers (and pruned-away heads) quantize as well.
+// Small projections stay fp32 (int8's fixed cost per call loses there): with a 70,000-weight floor, only the
+// 256 x 1024 FFN matrices of this model are packed; the 256 x 256 attention ones and the head are not.
+TEST(QuantAccuracy, SmallProjectionsStayFp32) {
+  BuildOptions options;
+  options.int8 = true;
+  options.int8_min_weights = 70000;
+  auto int8 = build_module(bert().imported.spec, bert().imported.weights, options);
+  const Weights left = module_weights(int8);
+  std::vector<std::string> packed;
+  for (const auto& m : int8.named_modules()) {
+    if (m.value.hasattr("int8")) packed.push_back(m.name);
+  }
+  ASSERT_EQ(packed.size(), 4u * 2u);
+  for (const auto& name : packed) {
+    const bool ffn = name.find(".intermediate.dense") != std::string::npos ||
+                     (name.find(".output.dense") != std::string::npos && name.find("attention") == std::string::npos);
+    EXPECT_TRUE(ffn) << name;
+  }
+  EXPECT_TRUE(left.count("bert.encoder.layer.0.attention.self.query.weight"));
+  EXPECT_TRUE(left.count("classifier.weight"));
+  auto fp32 = bert().native;
+  Agreement a = compare(fp32, int8, bert().imported.spec, 2);
+  EXPECT_GT(a.max_diff, 0.0);
+  EXPECT_LE(a.max_diff, 0.2 * a.scale);
+}
+
+// Rows are padded to a few shapes for the int8 call and cut back: any row count and leading shape comes
+// back whole, and close to the fp32 projection.
+TEST(QuantAccuracy, RowPaddingKeepsShapesAndValues) {
+  auto int8 = bert().int8;
+  auto layer = int8.attr("bert").toModule().attr("encoder").toModule().attr("layer").toModule().attr("0").toModule();
+  auto query = layer.attr("attention").toModule().attr("self").toModule().attr("query").toModule();
+  const auto& w = bert().imported.weights.at("bert.encoder.layer.0.attention.self.query.weight");
+  const auto& b = bert().imported.weights.at("bert.encoder.layer.0.attention.self.query.bias");
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(3);
+  for (int64_t rows : {1, 15, 64, 65, 600, 1030}) {
+    auto x = torch::randn({1, rows, 256});
+    auto y = layer.run_method("int8_linear", x, query.attr("int8")).toTensor();
+    ASSERT_EQ(y.sizes(), (std::vector<int64_t>{1, rows, 256})) << rows;
+    auto ref = torch::linear(x, w, b);
+    EXPECT_LE((y - ref).abs().max().item<double>(), 0.05 * ref.abs().max().item<double>()) << rows;
+  }
+  auto x = torch::randn({3, 7, 256});
+  EXPECT_EQ(layer.run_method("int8_linear", x, query.attr("int8")).toTensor().sizes(),
+            (std::vector<int64_t>{3, 7, 256}));
+}
+
+// RoBERTa, DistilBERT, GPT-2 (Conv1D weights stored [in, out]) and OPT, and a layer whose heads were all
+// pruned away (its q/k/v/out calls disappear from the source), quantize as well.
 TEST(QuantAccuracy, OtherFamiliesAndPrunedLayers) {
-  for (const std::string family : {"roberta", "distilbert"}) {
+  for (const std::string family : {"roberta", "distilbert", "gpt2", "opt"}) {
     ImportedModel m = import_model(test::reference_model(family, "trace"));
-    // Layer 0 keeps no attention head: its q/k/v/out Linear calls disappear from the source.
-    ModelSpec spec = m.spec;
-    Weights w = m.weights;
-    spec.layers[0].heads = 0;
-    for (const auto* name : {&spec.names.query, &spec.names.key, &spec.names.value}) {
-      w[spec.layer_param(0, *name, "weight")] = w[spec.layer_param(0, *name, "weight")].slice(0, 0, 0);
-      w[spec.layer_param(0, *name, "bias")] = w[spec.layer_param(0, *name, "bias")].slice(0, 0, 0);
+    std::vector<std::pair<ModelSpec, Weights>> variants{{m.spec, m.weights}};
+    if (family == "roberta" || family == "distilbert") {
+      ModelSpec spec = m.spec;
+      Weights w = m.weights;
+      spec.layers[0].heads = 0;
+      for (const auto* name : {&spec.names.query, &spec.names.key, &spec.names.value}) {
+        w[spec.layer_param(0, *name, "weight")] = w[spec.layer_param(0, *name, "weight")].slice(0, 0, 0);
+        w[spec.layer_param(0, *name, "bias")] = w[spec.layer_param(0, *name, "bias")].slice(0, 0, 0);
+      }
+      w[spec.layer_param(0, spec.names.attn_out, "weight")] =
+          w[spec.layer_param(0, spec.names.attn_out, "weight")].slice(1, 0, 0);
+      variants.emplace_back(spec, w);
     }
-    w[spec.layer_param(0, spec.names.attn_out, "weight")] =
-        w[spec.layer_param(0, spec.names.attn_out, "weight")].slice(1, 0, 0);
-    for (auto* s : {&m.spec, &spec}) {
-      auto fp32 = build_module(*s, s == &spec ? w : m.weights);
-      auto int8 = quantize_dynamic_int8(fp32);
-      Agreement a = compare(fp32, int8, *s, 2);
+    for (auto& [spec, weights] : variants) {
+      auto fp32 = build_module(spec, weights);
+      auto int8 = build_int8(spec, weights);
+      Agreement a = compare(fp32, int8, spec, 2);
+      EXPECT_GT(a.max_diff, 0.0) << family;
       EXPECT_LE(a.max_diff, 0.2 * a.scale) << family;
       EXPECT_GE(a.agree, 0.9) << family;
     }
@@ -157,64 +227,21 @@ TEST(QuantAccuracy, OtherFamiliesAndPrunedLayers) {
 }
 
 TEST(QuantSize, SavedFileUnder40PercentOfFp32) {
-  auto fp32 = bert().native;
-  auto int8 = quantize_dynamic_int8(fp32);
   auto dir = test::models_dir();
-  fp32.save((dir / "quant-fp32.pt").string());
-  int8.save((dir / "quant-int8.pt").string());
+  bert().native.save((dir / "quant-fp32.pt").string());
+  bert().int8.save((dir / "quant-int8.pt").string());
   double ratio = static_cast<double>(std::filesystem::file_size(dir / "quant-int8.pt")) /
                  static_cast<double>(std::filesystem::file_size(dir / "quant-fp32.pt"));
   std::cout << "int8 / fp32 file size: " << ratio << "\n";
   EXPECT_LT(ratio, 0.40);
 }
 
-TEST(QuantInput, ModelIsUnchanged) {
-  ImportedModel m = import_model(test::reference_model("bert", "trace", kArgs, 4));
-  auto model = build_module(m.spec, m.weights);
-  model.train();
-  for (auto p : model.parameters()) p.set_requires_grad(true);
-  const std::string forward_code = model.get_method("forward").graph()->toString();
-  const std::string layer_code =
-      model.attr("bert").toModule().attr("encoder").toModule().attr("layer").toModule().attr("0").toModule()
-          .get_method("forward").graph()->toString();
-  std::vector<torch::Tensor> before;
-  for (const auto& p : model.named_parameters()) before.push_back(p.value.detach().clone());
-  const auto names_before = module_weights(model).size();
-  auto inputs = padded_batch(m.spec, 4, 16, 7);
-  model.eval();
-  auto out_before = logits(model, inputs);
-  model.train();
-
-  auto int8 = quantize_dynamic_int8(model);
-  auto again = logits(int8, inputs);  // run the result, too: it must not touch the input
-
-  EXPECT_TRUE(model.is_training());
-  EXPECT_TRUE(model.find_method("forward_hidden"));
-  EXPECT_EQ(model.get_method("forward").graph()->toString(), forward_code);
-  EXPECT_EQ(model.attr("bert").toModule().attr("encoder").toModule().attr("layer").toModule().attr("0").toModule()
-                .get_method("forward").graph()->toString(),
-            layer_code);
-  EXPECT_EQ(module_weights(model).size(), names_before);
-  size_t i = 0;
-  for (const auto& p : model.named_parameters()) {
-    EXPECT_TRUE(torch::equal(p.value, before[i++])) << p.name;
-    EXPECT_TRUE(p.value.requires_grad()) << p.name;
-    EXPECT_EQ(p.value.scalar_type(), torch::kFloat) << p.name;
-  }
-  model.eval();
-  EXPECT_TRUE(torch::equal(logits(model, inputs), out_before));
-  // The model still builds again after quantizing a copy, and a second quantization works.
-  auto int8_again = quantize_dynamic_int8(model);
-  EXPECT_TRUE(torch::equal(logits(int8_again, inputs), again));
-}
-
 TEST(QuantSave, ReloadInCppGivesIdenticalOutputs) {
-  auto fp32 = bert().native;
-  auto int8 = quantize_dynamic_int8(fp32);
+  auto int8 = bert().int8;
   auto path = test::models_dir() / "quant-reload.pt";
   int8.save(path.string());
   auto loaded = torch::jit::load(path.string());
-  EXPECT_EQ(arg_names(loaded), arg_names(fp32));
+  EXPECT_EQ(arg_names(loaded), arg_names(bert().native));
   for (int b = 0; b < 3; ++b) {
     auto inputs = padded_batch(bert().imported.spec, 8, 10 + 7 * b, 40 + b);
     EXPECT_TRUE(torch::equal(logits(loaded, inputs), logits(int8, inputs))) << "batch " << b;
@@ -223,7 +250,7 @@ TEST(QuantSave, ReloadInCppGivesIdenticalOutputs) {
 
 TEST(QuantSave, LoadsAndRunsInPython) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
-  auto int8 = quantize_dynamic_int8(bert().native);
+  auto int8 = bert().int8;
   auto path = test::models_dir() / "quant-python.pt";
   int8.save(path.string());
   std::string out;
@@ -243,9 +270,11 @@ TEST(QuantSave, LoadsAndRunsInPython) {
   EXPECT_EQ(json["forward_args"], nlohmann::json(bert().imported.spec.forward_args));
 }
 
-TEST(QuantInput, ModelWithoutForwardIsRefused) {
-  torch::jit::Module m("__torch__.lwm.test.Empty");
-  EXPECT_THROW(quantize_dynamic_int8(m), ModelError);
+TEST(QuantInput, Int8WithAHiddenMaskIsRefused) {
+  BuildOptions options;
+  options.int8 = true;
+  options.hidden_mask = true;
+  EXPECT_THROW(build_module(bert().imported.spec, bert().imported.weights, options), ModelError);
 }
 
 }  // namespace

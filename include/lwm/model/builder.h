@@ -6,6 +6,9 @@
 // Besides forward(), the module has forward_hidden(...) -> (logits, hidden states) for distillation.
 #include <torch/script.h>
 
+#include <map>
+#include <string>
+
 #include "lwm/model/importer.h"
 #include "lwm/model/spec.h"
 
@@ -17,12 +20,19 @@ struct BuildOptions {
   // output zero on the others. Hidden-dimension pruning needs it so that the masked model computes
   // exactly what the physically shrunk model (plain LayerNorm over fewer dims) will. See docs/pruning.md.
   bool hidden_mask = false;
-  // int8 for CPU inference: every projection becomes quantized::linear_dynamic with its weight quantized
-  // per output channel (symmetric, scale = max|w| / 127.5) and prepacked for the current quantized engine;
-  // activations are quantized per call. Every method is kept (a T5 model's classify() too), unlike the
-  // JIT passes of compress/quantize.h, which rewrite and freeze forward() only. Not with hidden_mask.
+  // int8 for CPU inference: projections become quantized::linear_dynamic with their weight quantized
+  // per output channel (symmetric, scale = max|w| / 127.5) and prepacked for the current quantized engine
+  // (compress/quantize.h); activations are quantized per call. Every method is kept (a T5 model's
+  // classify() too). Not with hidden_mask. The result re-imports only through its kept spec.
   bool int8 = false;
+  // With int8: a projection with fewer weights (in x out) than this stays fp32. quantized::linear_dynamic
+  // costs a fixed ~50-90 us per call here, more than a small fp32 matrix product (docs/measurement.md).
+  int64_t int8_min_weights = 0;
 };
+
+// The modules (full dotted paths) the spec's sources use as projections (Linear layers, or GPT-2's Conv1D),
+// each with whether its weight is stored transposed ([in, out]): what int8 quantizes.
+std::map<std::string, bool> projection_modules(const ModelSpec& spec);
 
 // The weights are copied: training the result never touches `weights`.
 // ModelError if a weight the spec needs is missing or has the wrong shape.

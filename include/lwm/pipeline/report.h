@@ -23,6 +23,7 @@ struct ReportInputs {
   const TrainResult& training;
   nlohmann::json pruning;  // null when not pruned
   double shrink_difference;
+  nlohmann::json int8;  // null when not quantized
   const EnergyReading& run_energy;
 };
 
