@@ -5,7 +5,7 @@
 # (+ one report.json per preset in bench/results/presets[-FAMILY]/).
 #
 # Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--limit-train N] [--teacher-epochs N] [--epochs N]
-#                                  [--teacher-lr LR] [--presets "a b ..."]
+#                                  [--teacher-lr LR] [--presets "a b ..."] [--threads N]
 #
 #   --family F          teacher family (default bert: WordPiece vocab; gpt2/opt: the GPT-2 BPE vocabulary,
 #                       50257 ids, pad = <|endoftext|>; t5: 12 encoder + 12 decoder layers, the SentencePiece
@@ -15,6 +15,7 @@
 #   --teacher-epochs N  teacher fine-tuning epochs (default 3)
 #   --epochs N          distillation epochs, overriding the presets (default: the presets' own)
 #   --presets LIST      presets to run (default: all six)
+#   --threads N         intra-op threads for every run (default: compress's, all cores)
 #
 # Environment: LWM_DATA (default <repo>/../shared/data), LWM_COMPRESS (default <repo>/build/compress),
 #              LWM_PYTHON (default /usr/bin/python3). Work files go to bench/work/ (gitignored).
@@ -28,6 +29,7 @@ TEACHER_LR=2e-4
 LIMIT=0
 TEACHER_EPOCHS=3
 EPOCHS=""
+THREADS=()
 PRESETS="2of3-layers 2of3-layers-int8 1of3-layers 1of3-layers-int8 1of3-layers-pruned 1of3-layers-pruned-int8"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -37,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --teacher-epochs) TEACHER_EPOCHS="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
     --presets) PRESETS="$2"; shift 2 ;;
+    --threads) THREADS=(--threads "$2"); shift 2 ;;
     -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress_presets.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
@@ -69,7 +72,7 @@ if [[ ! -s "$WORK/teacher.pt" ]]; then
   log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on SST-2"
   run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
     --vocab "$VOCAB_SIZE" --max-positions 128 --labels 2 --seed 0 --mode trace --out "$WORK/init.pt"
-  run "$COMPRESS" finetune --quiet --model "$WORK/init.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
+  run "$COMPRESS" finetune --quiet "${THREADS[@]}" --model "$WORK/init.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
     --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr "$TEACHER_LR" --max-length 64 \
     --out "$WORK/teacher.pt" --metrics-out "$WORK/teacher-metrics.json"
 fi
@@ -78,16 +81,16 @@ for preset in $PRESETS; do
   log "Preset $preset"
   extra=(--max_length 64)
   [[ -n "$EPOCHS" ]] && extra+=(--epochs "$EPOCHS")
-  run "$COMPRESS" --quiet --model "$WORK/teacher.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
+  run "$COMPRESS" --quiet "${THREADS[@]}" --model "$WORK/teacher.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
     --tokenizer "$VOCAB" "${limit_args[@]}" --config "configs/$preset.json" "${extra[@]}" \
     --overwrite --out "$WORK/$preset" || [[ $? -eq 7 ]]
   cp "$WORK/$preset/report.json" "$RESULTS/$preset.json"
 done
 
 log "Table"
-"$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" $PRESETS <<'PY' | tee "$TABLE"
+"$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" "${THREADS[1]:-}" $PRESETS <<'PY' | tee "$TABLE"
 import json, os, platform, subprocess, sys, datetime
-results, limit, teacher_epochs, epochs, family, presets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+results, limit, teacher_epochs, epochs, family, threads, presets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7:]
 name = {"bert": "BERT", "gpt2": "GPT-2", "opt": "OPT", "t5": "T5"}[family]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -97,16 +100,22 @@ print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: 12-layer hidden-256 {na
 print("Command: `bench/compress_presets.sh " + (f"--family {family} " if family != "bert" else "") +
       (f"--limit-train {limit} " if limit != "0" else "") +
       f"--teacher-epochs {teacher_epochs}" + (f" --epochs {epochs}" if epochs != "preset" else "") +
-      (f" --presets \"{' '.join(presets)}\"" if len(presets) < 6 else "") + "`\n")
-print("| model | layers | teacher acc | student acc | %accuracy | %size | %time | %emissions | energy method |")
-print("|---|---|---|---|---|---|---|---|---|")
+      (f" --presets \"{' '.join(presets)}\"" if len(presets) < 6 else "") +
+      (f" --threads {threads}" if threads else "") + "`\n")
+print("%time: the whole eval pass at batch 32 (the report's relative time); %time b1: median batch-1 latency; "
+      "int8 Linear: Linear layers running int8 / all.\n")
+print("| model | layers | teacher acc | student acc | %accuracy | %size | %time | %time b1 | %emissions | int8 Linear | threads |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for p in presets:
     r = json.load(open(os.path.join(results, p + ".json")))
     rel, t, s = r["relative"], r["teacher"]["measurement"], r["student"]["measurement"]
     m = rel["metric"]
+    b1 = s["latency"]["batch_1"]["median_ms"] / t["latency"]["batch_1"]["median_ms"]
+    q = r["stages"].get("int8")
+    q = f"{q['linear_layers_int8']}/{q['linear_layers']}" if isinstance(q, dict) else "-"
     print(f"| {p} | {r['student']['spec']['num_layers']} | {t['metrics'][m]:.4f} | {s['metrics'][m]:.4f} | "
-          f"{rel['accuracy']*100:.1f}% | {rel['size']*100:.1f}% | {rel['time']*100:.1f}% | "
-          f"{rel['emissions']*100:.1f}% | {s['energy']['method']} |")
+          f"{rel['accuracy']*100:.1f}% | {rel['size']*100:.1f}% | {rel['time']*100:.1f}% | {b1*100:.1f}% | "
+          f"{rel['emissions']*100:.1f}% | {q} | {s['latency']['threads']} |")
 print("\nReference (BERT-base on an A40, GPU): 8 layers 99.7% / 74.2% / 86.9%; 4 layers 91.9% / 48.2% / 61.4%; "
       "4 layers + matrix pruning 85.6% / 21.5% / 26.9%.")
 PY
