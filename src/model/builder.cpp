@@ -1,7 +1,6 @@
 #include "lwm/model/builder.h"
 
 #include <ATen/ATen.h>
-#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/csrc/jit/frontend/resolver.h>
 #include <torch/custom_class.h>
 
@@ -72,8 +71,6 @@ std::string self_path(const std::string& path) {
   return expr;
 }
 
-// A projection of `x` by module `m` (its weight, and its bias when `bias`), in the layout the spec
-// stores: Linear [out, in] or, with transposed_weights, GPT-2's Conv1D [in, out] (x @ W + b).
 // Set while build_module() writes the sources of a BuildOptions::int8 model: the projections (full module
 // paths) whose weights were packed, which then call them (attribute `int8` of the projection's module)
 // through int8_linear() (kInt8Linear), and the path prefix of the module whose source is being written.
@@ -96,6 +93,9 @@ std::string embedding_lookup(const std::string& m, const std::string& ids) {
   return "torch.embedding(" + self_path(m) + ".weight, " + ids + ")";
 }
 
+// A projection of `x` by module `m` (its weight, and its bias when `bias`), in the layout the spec
+// stores: Linear [out, in] or, with transposed_weights, GPT-2's Conv1D [in, out] (x @ W + b).
+// In an int8 model, a packed projection calls int8_linear() instead.
 std::string linear(const std::string& x, const std::string& m, bool transposed = false, bool bias = true) {
   if (g_int8 && g_int8->packed.count(g_int8->prefix + m)) return "self.int8_linear(" + x + ", " + self_path(m) + ".int8)";
   const std::string w = self_path(m) + ".weight" + (transposed ? ".t()" : "");
