@@ -5,7 +5,7 @@
 # (+ one report.json per preset in bench/results/presets[-FAMILY]/).
 #
 # Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--limit-train N] [--teacher-epochs N] [--epochs N]
-#                                  [--teacher-lr LR] [--presets "a b ..."] [--threads N]
+#                                  [--teacher-lr LR] [--presets "a b ..."] [--threads N] [--table-only]
 #
 #   --family F          teacher family (default bert: WordPiece vocab; gpt2/opt: the GPT-2 BPE vocabulary,
 #                       50257 ids, pad = <|endoftext|>; t5: 12 encoder + 12 decoder layers, the SentencePiece
@@ -16,6 +16,7 @@
 #   --epochs N          distillation epochs, overriding the presets (default: the presets' own)
 #   --presets LIST      presets to run (default: all six)
 #   --threads N         intra-op threads for every run (default: compress's, all cores)
+#   --table-only        only write the table, from the reports already in bench/results/presets[-FAMILY]/
 #
 # Environment: LWM_DATA (default <repo>/../shared/data), LWM_COMPRESS (default <repo>/build/compress),
 #              LWM_PYTHON (default /usr/bin/python3). Work files go to bench/work/ (gitignored).
@@ -30,6 +31,7 @@ LIMIT=0
 TEACHER_EPOCHS=3
 EPOCHS=""
 THREADS=()
+TABLE_ONLY=0
 PRESETS="2of3-layers 2of3-layers-int8 1of3-layers 1of3-layers-int8 1of3-layers-pruned 1of3-layers-pruned-int8"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -40,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --epochs) EPOCHS="$2"; shift 2 ;;
     --presets) PRESETS="$2"; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
+    --table-only) TABLE_ONLY=1; shift ;;
     -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress_presets.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
@@ -68,7 +71,7 @@ limit_args=()
 log() { printf '\n==> %s\n' "$*"; }
 run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
-if [[ ! -s "$WORK/teacher.pt" ]]; then
+if [[ "$TABLE_ONLY" -eq 0 && ! -s "$WORK/teacher.pt" ]]; then
   log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on SST-2"
   run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
     --vocab "$VOCAB_SIZE" --max-positions 128 --labels 2 --seed 0 --mode trace --out "$WORK/init.pt"
@@ -78,6 +81,7 @@ if [[ ! -s "$WORK/teacher.pt" ]]; then
 fi
 
 for preset in $PRESETS; do
+  [[ "$TABLE_ONLY" -eq 1 ]] && break
   log "Preset $preset"
   extra=(--max_length 64)
   [[ -n "$EPOCHS" ]] && extra+=(--epochs "$EPOCHS")
