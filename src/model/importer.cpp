@@ -84,16 +84,14 @@ ImportedModel import_model(const fs::path& path) {
   }
   imported.weights = module_weights(imported.module);
   if (imported.module.hasattr(kSpecAttribute) && imported.module.attr(kSpecAttribute).isString()) {
-    // An int8 model lwm wrote: weights frozen into the graph, or packed (T5), so the spec is the file's.
-    {
-      try {
-        imported.spec = ModelSpec::from_json(nlohmann::json::parse(imported.module.attr(kSpecAttribute).toStringRef()));
-      } catch (const std::exception& e) {
-        throw ModelError(path.string() + ": unreadable " + kSpecAttribute + " attribute: " + e.what());
-      }
-      imported.frozen = true;
-      return imported;
+    // An int8 model lwm wrote: its projections hold packed int8 weights, not parameters, so the spec is the file's.
+    try {
+      imported.spec = ModelSpec::from_json(nlohmann::json::parse(imported.module.attr(kSpecAttribute).toStringRef()));
+    } catch (const std::exception& e) {
+      throw ModelError(path.string() + ": unreadable " + kSpecAttribute + " attribute: " + e.what());
     }
+    imported.frozen = true;
+    return imported;
   }
   if (imported.weights.empty()) {
     throw ModelError(path.string() + ": not a transformer: the module has no parameters");

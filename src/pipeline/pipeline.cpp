@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <set>
 
 #include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
@@ -145,20 +144,18 @@ CompressOutcome run_compress(const CompressArgs& args) {
     int8.int8_min_weights = cfg.int8_min_weights;
     const Weights fp32_weights = module_weights(final_model);
     final_model = build_module(final_spec, fp32_weights, int8);
-    std::set<std::string> packed;
-    for (const auto& m : final_model.named_modules()) {
-      if (m.value.hasattr("int8")) packed.insert(m.name);
-    }
+    int packed = 0;
+    for (const auto& m : final_model.named_modules()) packed += m.value.hasattr("int8");
     int projections = 0;
     for (const auto& entry : projection_modules(final_spec)) {
       projections += fp32_weights.at(entry.first + ".weight").numel() > 0;  // a pruned-away one is never called
     }
     int8_summary = {{"min_weights", cfg.int8_min_weights},
                     {"linear_layers", projections},
-                    {"linear_layers_int8", static_cast<int>(packed.size())},
+                    {"linear_layers_int8", packed},
                     {"word_embedding_int8", true}};
     spdlog::info("int8: {} of {} Linear layers (those with at least {} weights) and the word embedding",
-                 packed.size(), projections, cfg.int8_min_weights);
+                 packed, projections, cfg.int8_min_weights);
     // Packed int8 weights can no longer be read back as a spec: keep it in the file.
     final_model.register_attribute(kSpecAttribute, c10::StringType::get(), final_spec.to_json().dump());
   }

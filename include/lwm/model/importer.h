@@ -19,8 +19,8 @@ struct ImportedModel {
   torch::jit::Module module;  // the file as loaded
   ModelSpec spec;
   Weights weights;            // every parameter, detached, by name
-  // A model lwm wrote after int8 quantization: its weights are frozen into the graph, so the spec
-  // comes from the file's lwm_spec attribute and the model cannot be rebuilt natively.
+  // A model lwm wrote after int8 quantization: its projections hold packed int8 weights, not parameters,
+  // so the spec comes from the file's lwm_spec attribute and the model cannot be trained or rebuilt natively.
   bool frozen = false;
 };
 
