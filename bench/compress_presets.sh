@@ -19,7 +19,7 @@
 #   --table-only        only write the table, from the reports already in bench/results/presets[-FAMILY]/
 #
 # Environment: LWM_DATA (default <repo>/../shared/data), LWM_COMPRESS (default <repo>/build/compress),
-#              LWM_PYTHON (default /usr/bin/python3). Work files go to bench/work/ (gitignored).
+#              LWM_PYTHON (default /usr/bin/python3). Work files go to bench/runs/ (gitignored).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,7 +61,7 @@ case "$FAMILY" in
   t5) VOCAB="tests/data/tokenizer/t5/spiece.model"; VOCAB_SIZE=8000; SUFFIX="-t5" ;;
   *) echo "compress_presets.sh: --family must be bert, gpt2, opt or t5" >&2; exit 2 ;;
 esac
-WORK="bench/work/presets$SUFFIX"
+WORK="bench/runs/presets$SUFFIX"
 RESULTS="bench/results/presets$SUFFIX"
 TABLE="bench/results/compress_presets${SUFFIX/-/_}.md"
 mkdir -p "$WORK" "$RESULTS"

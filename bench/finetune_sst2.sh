@@ -12,12 +12,12 @@
 #                picks its default; either way Python runs with the thread count that compress reports.
 #
 # Model: tools/export_reference.py --family bert --layers 6 --hidden 256 --heads 4 --intermediate 1024
-#        --vocab 30522 --max-positions 128 --labels 2 --seed 0 --mode trace  (-> bench/work/init.pt)
+#        --vocab 30522 --max-positions 128 --labels 2 --seed 0 --mode trace  (-> bench/runs/init.pt)
 # Training: --max-length 128 --batch-size 32 --lr 5e-5 --warmup 0.1 --seed 0, AdamW without weight decay,
 #           no gradient clipping (as the Python side).
 #
 # Outputs: bench/results/finetune_sst2.json (this run, overwritten) and one row appended to
-# bench/results/finetune_sst2.md. Scratch files (models, logs, metrics) go to bench/work/ (gitignored).
+# bench/results/finetune_sst2.md. Scratch files (models, logs, metrics) go to bench/runs/ (gitignored).
 #
 # Environment: LWM_DATA (default <repo>/../shared/data), LWM_COMPRESS (default <repo>/build/compress),
 #              LWM_PYTHON (default /usr/bin/python3: Debian's python3-torch).
@@ -72,7 +72,7 @@ PYTHON="${LWM_PYTHON:-/usr/bin/python3}"
 TRAIN="$DATA/glue/SST-2/train.tsv"
 DEV="$DATA/glue/SST-2/dev.tsv"
 VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"
-WORK="bench/work"
+WORK="bench/runs"
 RESULTS="bench/results"
 
 for f in "$TRAIN" "$DEV" "$VOCAB"; do
