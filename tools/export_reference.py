@@ -6,7 +6,7 @@ Usage (Debian's PyTorch 1.13; the python3 first on PATH may have no torch):
     /usr/bin/python3 tools/export_reference.py --family {bert,roberta,distilbert,gpt2,opt,t5} \
         --layers 2 --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 \
         --labels 2 --seed 0 --mode {trace,script} [--pad-id N] [--token-types] [--head {cls,lm}] \
-        [--word-embed-proj-dim N] [--post-ln] [--gated] [--no-tie-word-embeddings] \
+        [--word-embed-proj-dim N] [--post-ln] [--gated] [--no-tie-word-embeddings] [--clone-tied] \
         [--no-perturb-norms] [--no-perturb-biases] [--check] --out FILE.pt
 
 The model classes live in tools/reference_models.py and reproduce HF transformers' module tree,
@@ -43,6 +43,8 @@ exported in eval() mode:
                   final_layer_norm.
   --gated         T5 only: T5 v1.1 feed-forward (wi_0, wi_1, gelu_new) instead of wi + ReLU.
   --no-tie-word-embeddings  T5 only: independent lm_head and no d_model**-0.5 rescale (T5 v1.1).
+  --clone-tied    GPT-2 --head lm and tied T5: lm_head.weight is a copy of the embedding, as HF writes it with
+                  torchscript=True (by default the two names share one tensor, as in eager HF).
   --check         also print the max |eager - exported| logit difference over random right-padded
                   batches of several lengths (T5: with decoder inputs of several lengths), reloading the
                   file with torch.jit.load, and the file's parameter count, as JSON on stdout.
@@ -86,6 +88,8 @@ def parse_args(argv=None):
     p.add_argument("--tie-word-embeddings", dest="tie_word_embeddings", action="store_true", default=True)
     p.add_argument("--no-tie-word-embeddings", dest="tie_word_embeddings", action="store_false",
                    help="T5: untied lm_head, no rescale (T5 v1.1)")
+    p.add_argument("--clone-tied", action="store_true",
+                   help="GPT-2 LM, T5: the tied lm_head a copy of the embedding (HF torchscript=True), not shared")
     p.add_argument("--perturb-norms", dest="perturb_norms", action="store_true", default=True)
     p.add_argument("--no-perturb-norms", dest="perturb_norms", action="store_false")
     p.add_argument("--perturb-biases", dest="perturb_biases", action="store_true", default=True)
@@ -105,6 +109,9 @@ def parse_args(argv=None):
         p.error("--post-ln is only supported for --family opt")
     if (args.gated or not args.tie_word_embeddings) and args.family != "t5":
         p.error("--gated and --no-tie-word-embeddings are only supported for --family t5")
+    if args.clone_tied and not ((args.family == "gpt2" and args.head == "lm") or
+                                (args.family == "t5" and args.tie_word_embeddings)):
+        p.error("--clone-tied is only for a tied LM head: --family gpt2 --head lm, or --family t5")
     if args.hidden % args.heads != 0:
         p.error(f"--hidden {args.hidden} must be a multiple of --heads {args.heads}")
     if args.pad_id is not None and not 0 <= args.pad_id < args.vocab:
@@ -222,6 +229,10 @@ def main(argv=None) -> int:
         rm.perturb_norms(model)
     if args.perturb_biases:
         rm.perturb_biases(model)
+    if args.clone_tied:
+        # HF with torchscript=True clones the embedding into lm_head (_tie_or_clone_weights) instead of
+        # sharing it: the file then holds two equal tensors.
+        model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())
     model.eval()
 
     batches = Batches(args, config)

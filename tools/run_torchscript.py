@@ -13,7 +13,9 @@ zeros. GPT-2 / OPT classifiers pick each row's last token that is not their pad 
 pad id (--pad-id 50256 for tools/export_reference.py --family gpt2 --vocab 50257); otherwise the padded rows
 give other logits. A T5ForConditionalGeneration (third argument decoder_input_ids) gets the --decoder-ids
 given (one per --ids, right-padded with --pad-id), or one --decoder-start-id (default 0) per row; its logits
-are [B, T_dec, vocab]. Prints {"logits": [[...], ...], "num_params": N, "forward_args": [...]} to stdout;
+are [B, T_dec, vocab]. A model lwm wrote that scores label words (T5, a GPT-2 language model) also gives
+"label_scores" [B, labels] from its classify(input_ids, attention_mask).
+Prints {"logits": [[...], ...], "num_params": N, "forward_args": [...]} to stdout;
 exits 1 with a message on stderr if the model cannot be loaded or run. Used by the end-to-end tests to prove
 that a model written by lwm loads and runs in Python.
 """
@@ -110,6 +112,14 @@ def main(argv=None) -> int:
         "num_params": sum(t.numel() for t in model.parameters()),
         "forward_args": names,
     }
+    if hasattr(model, "classify") and hasattr(model, "label_targets"):
+        # A model lwm wrote that scores label words (T5, a GPT-2 LM): its label scores too.
+        try:
+            with torch.no_grad():
+                result["label_scores"] = model.classify(input_ids, attention_mask).float().tolist()
+        except Exception as e:
+            print(f"run_torchscript: {args.model}: classify(input_ids, attention_mask) failed: {e}", file=sys.stderr)
+            return 1
     print(json.dumps(result))
     return 0
 

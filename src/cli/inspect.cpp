@@ -75,17 +75,25 @@ int run_inspect(const InspectArgs& args) {
                            : "  rebuilt natively: max |logit difference| " + std::to_string(diff) + " <= 1e-04: faithful\n");
     return 0;
   }
-  std::cout << args.model.string() << ": " << to_string(s.family) << " sequence classifier, " << s.num_layers()
-            << " layers, hidden " << s.hidden << ", " << s.num_labels << " labels\n"
+  const bool lm = s.head == HeadType::LabelWords;
+  std::cout << args.model.string() << ": " << to_string(s.family)
+            << (lm ? " language model (classifies by scoring label words as the next token), "
+                   : " sequence classifier, ")
+            << s.num_layers() << " layers, hidden " << s.hidden;
+  if (!lm || s.num_labels > 0) std::cout << ", " << s.num_labels << " labels";
+  std::cout << "\n"
             << describe_layers(s) << "  vocabulary " << s.vocab_size << ", positions " << s.max_positions
             << " (" << to_string(s.positions) << "), token types " << s.type_vocab_size << "\n"
             << "  " << (s.norm == NormPlacement::Pre ? "pre" : "post") << "-LayerNorm eps " << s.norm_eps
             << ", activation " << to_string(s.activation) << ", head " << to_string(s.head)
             << (s.causal ? ", causal attention" : "") << (s.fused_qkv() ? ", fused Q|K|V" : "")
-            << (s.transposed_weights ? ", Conv1D [in, out] weights" : "") << "\n"
+            << (s.transposed_weights ? ", Conv1D [in, out] weights" : "")
+            << (!lm ? "" : s.names.lm_head.empty() ? ", LM head tied to the embedding" : ", untied LM head") << "\n"
             << "  forward(";
   for (size_t i = 0; i < s.forward_args.size(); ++i) std::cout << (i ? ", " : "") << s.forward_args[i];
-  std::cout << ") -> " << (s.returns_tuple ? "(logits,)" : "logits") << "\n"
+  const std::string out = lm ? "lm_logits" : "logits";
+  std::cout << ") -> " << (s.returns_tuple ? "(" + out + ",)" : out)
+            << (lm && !s.label_tokens.empty() ? "; classify(input_ids, attention_mask) -> label scores" : "") << "\n"
             << "  parameters " << with_commas(params) << ", file " << with_commas(bytes) << " bytes\n"
             << (m.frozen ? std::string("  frozen int8 model written by lwm: spec read from the file, not rebuilt\n")
                          : "  rebuilt natively: max |logit difference| " + std::to_string(diff) + " <= 1e-04: faithful\n");

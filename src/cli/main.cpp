@@ -47,7 +47,7 @@ void add_data_options(CLI::App* cmd, lwm::DataArgs& d) {
   cmd->add_option("--tokenizer", d.tokenizer, "vocab.txt, tokenizer.json, or a directory holding one")
       ->required();
   cmd->add_option("--max-length", d.max_length, "tokens per example after truncation")->capture_default_str();
-  cmd->add_option("--label-words", d.label_words, "T5: the words scored for the labels, in label order (a,b)")
+  cmd->add_option("--label-words", d.label_words, "T5, GPT-2 LM: the words scored for the labels, in label order (a,b)")
       ->delimiter(',');
 }
 
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   app.add_flag("--overwrite", compress.overwrite, "replace an earlier result in --out");
   app.add_option("--limit-train", compress.limit_train, "use only the first N training examples");
   app.add_option("--limit-eval", compress.limit_eval, "use only the first N eval examples");
-  app.add_option("--label-words", compress.label_words, "T5: the words scored for the labels, in label order (a,b)")
+  app.add_option("--label-words", compress.label_words, "T5, GPT-2 LM: the words scored for the labels, in label order (a,b)")
       ->delimiter(',');
 
   lwm::InspectArgs inspect;

@@ -3,21 +3,44 @@
 #include <spdlog/spdlog.h>
 
 #include "lwm/common/error.h"
+#include "lwm/data/byte_level_bpe.h"
 #include "lwm/data/sentencepiece_tokenizer.h"
 
 namespace lwm {
 
 namespace {
 
-// The label words' decoder targets (SentencePiece ids + </s>), into the model's spec or checked against it.
+// The label words' token ids, into the model's spec or checked against it. T5 (encoder-decoder): each word's
+// decoder target, SentencePiece ids + </s>. A decoder-only LM (GPT-2): the one byte-level BPE token of " word",
+// the word as the next token after the text.
+std::vector<int64_t> label_word_ids(const DataArgs& args, const TaskData& data, const ModelSpec& model,
+                                    const std::string& word) {
+  if (model.encoder_decoder) {
+    const auto* sp = dynamic_cast<const SentencePieceTokenizer*>(data.tokenizer.get());
+    if (!sp) {
+      throw DataError(args.tokenizer.string() + ": a " + to_string(model.family) +
+                      " model needs its SentencePiece tokenizer (spiece.model), not a " + data.tokenizer->kind() + " one");
+    }
+    return sp->encode_target(word);
+  }
+  const auto* bpe = dynamic_cast<const ByteLevelBpeTokenizer*>(data.tokenizer.get());
+  if (!bpe) {
+    throw DataError(args.tokenizer.string() + ": a " + to_string(model.family) +
+                    " language model needs its byte-level BPE tokenizer, not a " + data.tokenizer->kind() + " one");
+  }
+  auto ids = bpe->token_ids(" " + word);
+  if (ids.size() != 1) {
+    throw UsageError("label word '" + word + "' is " + std::to_string(ids.size()) + " tokens with this tokenizer; a " +
+                     to_string(model.family) + " language model scores one next token per label: give one-token words "
+                     "with --label-words");
+  }
+  return ids;
+}
+
 void attach_label_words(const DataArgs& args, const TaskData& data, ModelSpec& model) {
   if (data.task.regression) {
-    throw UsageError("task '" + data.task.name + "' is a regression; lwm classifies with T5 by label words only");
-  }
-  const auto* sp = dynamic_cast<const SentencePieceTokenizer*>(data.tokenizer.get());
-  if (!sp) {
-    throw DataError(args.tokenizer.string() + ": a T5 model needs its SentencePiece tokenizer (spiece.model), not a " +
-                    data.tokenizer->kind() + " one");
+    throw UsageError("task '" + data.task.name + "' is a regression; a " + to_string(model.family) +
+                     " language model classifies by label words only");
   }
   const auto& words = args.label_words.empty() ? data.task.label_words : args.label_words;
   if (static_cast<int>(words.size()) != data.task.num_labels()) {
@@ -25,7 +48,7 @@ void attach_label_words(const DataArgs& args, const TaskData& data, ModelSpec& m
                      std::to_string(words.size()) + " label words were given");
   }
   std::vector<std::vector<int64_t>> targets;
-  for (const auto& w : words) targets.push_back(sp->encode_target(w));
+  for (const auto& w : words) targets.push_back(label_word_ids(args, data, model, w));
   for (size_t i = 0; i < targets.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (targets[i] == targets[j]) throw UsageError("label words '" + words[j] + "' and '" + words[i] + "' encode to the same tokens");
@@ -47,11 +70,12 @@ TaskData load_task_data(const DataArgs& args, ModelSpec& model) {
   data.tokenizer = load_tokenizer(args.tokenizer, to_string(model.family));
   if (model.head != HeadType::LabelWords) {
     if (!args.label_words.empty()) {
-      throw UsageError("--label-words is for text-to-text models (T5); this is a " + to_string(model.family) + " classifier");
+      throw UsageError("--label-words is for models that score label words (T5, a GPT-2 LM); this is a " +
+                       to_string(model.family) + " classifier");
     }
   } else {
     attach_label_words(args, data, model);  // first: a wrong kind of tokenizer is the clearer message
-    data.text_to_text = true;
+    data.text_to_text = model.encoder_decoder;  // T5's task prefixes
   }
   if (data.tokenizer->vocab_size() > model.vocab_size) {
     throw DataError(args.tokenizer.string() + ": tokenizer does not match the model: its vocabulary has " +

@@ -1,6 +1,7 @@
 #include "lwm/measure/model_measurement.h"
 
 #include <chrono>
+#include <set>
 
 #include "lwm/measure/evaluation.h"
 #include "lwm/model/runner.h"
@@ -27,7 +28,11 @@ void warm_up(ModelRunner& runner, const std::vector<Batch>& batches, int count) 
 
 int64_t count_parameters(const torch::jit::Module& module) {
   int64_t n = 0;
-  for (const auto& p : module.parameters(/*recurse=*/true)) n += p.numel();
+  std::set<const void*> seen;  // a tied parameter (an LM head that is the embedding) counts once
+  for (const auto& p : module.parameters(/*recurse=*/true)) {
+    if (p.numel() > 0 && !seen.insert(p.data_ptr()).second) continue;
+    n += p.numel();
+  }
   return n;
 }
 

@@ -80,7 +80,7 @@ struct Int8Sources {
   bool embedding = false;  // the word embedding is stored int8 (weight_int8, weight_scale)
 };
 const Int8Sources* g_int8 = nullptr;
-// The tied T5 LM head's packed copy of the embedding (a root attribute), as it appears in packed.
+// A tied LM head (T5, GPT-2 LM)'s packed copy of the embedding (a root attribute), as it appears in packed.
 constexpr const char* kTiedLmHeadInt8 = "lm_head_int8";
 
 // The word embedding rows of `ids` (the root's module `m`): from the fp32 table, or, in an int8 model, from
@@ -100,6 +100,14 @@ std::string linear(const std::string& x, const std::string& m, bool transposed =
   if (g_int8 && g_int8->packed.count(g_int8->prefix + m)) return "self.int8_linear(" + x + ", " + self_path(m) + ".int8)";
   const std::string w = self_path(m) + ".weight" + (transposed ? ".t()" : "");
   return "torch.linear(" + x + ", " + w + (bias ? ", " + self_path(m) + ".bias)" : ")");
+}
+
+// The language-model logits of `x` over the vocabulary: an untied lm_head, or the word embedding (tied; in an
+// int8 model its packed copy, as there is no fp32 table left to multiply by).
+std::string lm_logits(const ModelSpec& spec, const std::string& x) {
+  if (!spec.names.lm_head.empty()) return linear(x, spec.names.lm_head, false, false);
+  if (g_int8 && g_int8->packed.count(kTiedLmHeadInt8)) return "self.int8_linear(" + x + ", self." + kTiedLmHeadInt8 + ")";
+  return "torch.linear(" + x + ", " + self_path(spec.names.word_embeddings) + ".weight)";
 }
 
 // The int8 projection every module of a BuildOptions::int8 model defines. quantized::linear_dynamic on
@@ -281,15 +289,20 @@ std::string has(const std::vector<std::string>& v, const std::string& x) {
 
 // forward() with the teacher's signature and output; with `hidden_states`, the method
 // forward_hidden() instead, returning (logits, [embedding output, layer 1 output, ...]) for
-// hidden-state distillation.
+// hidden-state distillation. A decoder-only language model (HeadType::LabelWords: GPT-2's LM head) returns
+// the LM logits of every position from forward(), as the teacher does, and from forward_hidden(input_ids,
+// attention_mask) its label scores: each label word's log-probability as the next token after the last
+// attended one (rank classification with one-token label words).
 std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) {
   const auto& n = spec.names;
+  const bool label_words = spec.head == HeadType::LabelWords;
+  const auto args = label_words && hidden_states ? std::vector<std::string>{"input_ids", "attention_mask"} : spec.forward_args;
   std::ostringstream s;
   s << (hidden_states ? "def forward_hidden(self" : "def forward(self");
-  for (const auto& arg : spec.forward_args) s << ", " << arg;
+  for (const auto& arg : args) s << ", " << arg;
   s << (hidden_states ? ") -> Tuple[Tensor, List[Tensor]]:\n" : "):\n");
-  if (has(spec.forward_args, "attention_mask").empty()) s << "    attention_mask = torch.ones_like(input_ids)\n";
-  if (spec.type_vocab_size > 0 && has(spec.forward_args, "token_type_ids").empty()) {
+  if (has(args, "attention_mask").empty()) s << "    attention_mask = torch.ones_like(input_ids)\n";
+  if (spec.type_vocab_size > 0 && has(args, "token_type_ids").empty()) {
     s << "    token_type_ids = torch.zeros_like(input_ids)\n";
   }
   if (spec.positions == PositionScheme::PaddingOffset) {
@@ -331,6 +344,11 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
     s << "    index = torch.cumsum(torch.ones_like(input_ids), 1) - 1\n"
       << "    last = (index * input_ids.ne(" << spec.pad_token_id << ").to(index.dtype)).argmax(-1)\n"
       << "    first = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)\n";
+  } else if (label_words) {
+    // The last attended token: the next token after it is the label word (forward() returns every position).
+    if (hidden_states) s << "    index = torch.cumsum(torch.ones_like(input_ids), 1) - 1\n"
+      << "    last = (index * attention_mask.to(index.dtype)).argmax(-1)\n"
+      << "    first = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)\n";
   } else {
     s << "    first = x.select(1, 0)\n";
   }
@@ -351,7 +369,12 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
     case HeadType::LastToken:
       s << "    logits = " << linear("first", n.head_out, false, spec.head_out_bias) << "\n";
       break;
-    case HeadType::LabelWords:  // encoder-decoders are built by seq2seq_sources()
+    case HeadType::LabelWords:  // decoder-only here; encoder-decoders are built by seq2seq_sources()
+      if (hidden_states) {
+        s << "    logits = torch.log_softmax(" << lm_logits(spec, "first") << ", -1).index_select(1, self.label_targets.select(1, 0))\n";
+      } else {
+        s << "    logits = " << lm_logits(spec, "x") << "\n";
+      }
       break;
   }
   if (hidden_states) {
@@ -397,7 +420,6 @@ std::string relative_bias_source(const ModelSpec& spec) {
 std::vector<std::string> seq2seq_sources(const ModelSpec& spec, bool masked) {
   const auto& en = spec.names;
   const auto& dn = spec.decoder_names;
-  const std::string ew = self_path(en.word_embeddings) + ".weight";
   auto table = [&](const ParamNames& n) { return self_path(n.layer_prefix + "0." + n.relative_bias) + ".weight"; };
   auto stack = [](const ParamNames& n) { return self_path(n.layer_prefix.substr(0, n.layer_prefix.size() - 1)); };
   std::vector<std::string> out;
@@ -432,13 +454,7 @@ std::vector<std::string> seq2seq_sources(const ModelSpec& spec, bool masked) {
   }
   d << "    x = torch.dropout(" << norm(spec, "x", dn.final_norm, masked) << ", self.dropout_p, self.training)\n";
   if (spec.output_scale != 1.0) d << "    x = x * self.output_scale\n";
-  if (!en.lm_head.empty()) {
-    d << "    return " << linear("x", en.lm_head, false, false) << "\n";
-  } else if (g_int8 && g_int8->packed.count(kTiedLmHeadInt8)) {
-    d << "    return self.int8_linear(x, self." << kTiedLmHeadInt8 << ")\n";  // tied: a packed copy
-  } else {
-    d << "    return torch.linear(x, " << ew << ")\n";
-  }
+  d << "    return " << lm_logits(spec, "x") << "\n";
   out.push_back(d.str());
 
   std::ostringstream f;
@@ -619,7 +635,7 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     }
     // The word embedding (most of a small model's bytes) is stored int8 with one symmetric scale per row and
     // dequantized by lookup: a quarter of the size, at the cost of one multiply per looked-up row. A tied
-    // T5 LM head then always gets a packed copy (there is no fp32 table left to multiply by).
+    // LM head (T5, GPT-2 LM) then always gets a packed copy (there is no fp32 table left to multiply by).
     const torch::Tensor& embedding = weights.at(spec.names.word_embeddings + ".weight");
     torch::NoGradGuard no_grad;
     const auto table = embedding.detach().to(torch::kFloat);
@@ -628,7 +644,7 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     owner.register_buffer("weight_int8", torch::round(table / scale).clamp(-127, 127).to(torch::kChar));
     owner.register_buffer("weight_scale", scale);
     int8.embedding = true;
-    if (spec.encoder_decoder && spec.names.lm_head.empty()) {
+    if (spec.head == HeadType::LabelWords && spec.names.lm_head.empty()) {
       root.register_attribute(kTiedLmHeadInt8, packed_type, pack_int8_linear(embedding, torch::Tensor()));
       int8.packed.insert(kTiedLmHeadInt8);
     }
@@ -665,6 +681,17 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
       root.register_buffer("label_inputs", inputs);
       root.register_buffer("label_targets", targets);
     }
+  } else if (spec.head == HeadType::LabelWords && !spec.label_tokens.empty()) {
+    // A decoder-only LM scores one next token per label: targets [labels, 1].
+    auto targets = torch::empty({static_cast<int64_t>(spec.label_tokens.size()), 1}, torch::kLong);
+    for (size_t k = 0; k < spec.label_tokens.size(); ++k) {
+      if (spec.label_tokens[k].size() != 1) {
+        throw ModelError("cannot build the model: a decoder-only language model scores one token per label, label " +
+                         std::to_string(k) + " has " + std::to_string(spec.label_tokens[k].size()));
+      }
+      targets[static_cast<int64_t>(k)][0] = spec.label_tokens[k][0];
+    }
+    root.register_buffer("label_targets", targets);
   }
 
   struct Int8SourcesScope {  // linear() writes int8 calls while this model's sources are written
@@ -687,7 +714,14 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
       for (const auto& source : seq2seq_sources(spec, masked)) root.define(source, resolver);
     } else {
       root.define(root_source(spec, /*hidden_states=*/false, masked), resolver);
-      root.define(root_source(spec, /*hidden_states=*/true, masked), resolver);
+      if (spec.head != HeadType::LabelWords || !spec.label_tokens.empty()) {
+        root.define(root_source(spec, /*hidden_states=*/true, masked), resolver);
+      }
+      if (spec.head == HeadType::LabelWords && !spec.label_tokens.empty()) {
+        root.define(R"(def classify(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+    return self.forward_hidden(input_ids, attention_mask)[0]
+)", resolver);
+      }
     }
   } catch (const c10::Error& e) {
     throw ModelError(std::string("cannot build the model (internal): ") + e.what_without_backtrace());

@@ -29,12 +29,15 @@ double max_logit_difference(const torch::jit::Module& reference, const torch::ji
     if (spec.type_vocab_size > 1 && lengths[b] > 2) types[b].narrow(0, lengths[b] / 2, lengths[b] - lengths[b] / 2).fill_(1);
   }
   torch::Tensor a, b;
-  if (spec.encoder_decoder) {
-    // The LM logits of forward(input_ids, attention_mask, decoder_input_ids): decoder inputs of several
-    // lengths starting with the decoder start token (the reference may have no classify()).
+  if (spec.head == HeadType::LabelWords) {
+    // Language models: the LM logits of forward() (the reference may have no classify()); an encoder-decoder
+    // also gets decoder inputs of several lengths starting with the decoder start token.
     const int64_t dec_len = 20;  // past 16: the decoder's log-spaced relative buckets too
-    auto dec = torch::randint(0, spec.vocab_size, {B, dec_len}, gen, torch::kLong);
-    dec.select(1, 0).fill_(spec.decoder_start_token_id);
+    torch::Tensor dec;
+    if (spec.encoder_decoder) {
+      dec = torch::randint(0, spec.vocab_size, {B, dec_len}, gen, torch::kLong);
+      dec.select(1, 0).fill_(spec.decoder_start_token_id);
+    }
     auto call = [&](torch::jit::Module m) {  // a handle: forward() is not const
       std::vector<c10::IValue> inputs;
       for (const auto& arg : forward_arg_names(m)) {

@@ -103,6 +103,10 @@ ImportedModel import_model(const fs::path& path) {
       } catch (const ModelError& e) {
         throw ModelError(path.string() + ": " + importer->name() + ": " + e.what());
       }
+      // A tied LM head the export cloned (the spec reads the embedding instead): one table, not two.
+      if (imported.spec.head == HeadType::LabelWords && imported.spec.names.lm_head.empty()) {
+        imported.weights.erase("lm_head.weight");
+      }
       spdlog::debug("{}: recognised as {}", path.string(), importer->name());
       return imported;
     }

@@ -1,5 +1,6 @@
-// End-to-end runs of the compress binary on GPT-2 and OPT teachers (tiny, fine-tuned here on an SST-2
-// slice with the real GPT-2 byte-level BPE vocabulary): every pipeline stage, and the result loads in Python.
+// End-to-end runs of the compress binary on GPT-2 and OPT teachers and a GPT-2 language model (tiny,
+// fine-tuned here on an SST-2 slice with the real GPT-2 byte-level BPE vocabulary): every pipeline stage,
+// and the result loads in Python.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -21,12 +22,15 @@ std::string gpt2_vocab() { return (test::shared_data() / "vocab" / "gpt2").strin
 class CliDecoder : public ::testing::TestWithParam<std::string> {};
 
 // Layer removal + distillation + pruning of heads, FFN neurons and hidden dims + shrink + int8.
+// "gpt2_lm": GPT2LMHeadModel (lm_head cloned from wte, as HF's torchscript=True writes it), classifying by
+// the next-token log-probabilities of " negative" / " positive".
 TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
-  const std::string family = GetParam();
+  const bool lm = GetParam() == "gpt2_lm";
+  const std::string family = lm ? "gpt2" : GetParam();
   // GPT-2's vocabulary (50257 ids, pad = <|endoftext|> = 50256) for both families.
-  auto init = test::reference_model(family, "trace", "--vocab 50257", 4);
+  auto init = test::reference_model(family, "trace", lm ? "--vocab 50257 --head lm --clone-tied" : "--vocab 50257", 4);
   ASSERT_FALSE(init.empty());
-  const fs::path dir = test::models_dir() / "e2e" / ("decoder-" + family);
+  const fs::path dir = test::models_dir() / "e2e" / ("decoder-" + GetParam());
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string data = " --task sst2 --train " + sst2("train") + " --eval " + sst2("dev") + " --tokenizer " +
@@ -44,6 +48,8 @@ TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
   EXPECT_NE(out.find("pre-LayerNorm"), std::string::npos) << out;
   EXPECT_NE(out.find("causal attention"), std::string::npos) << out;
   EXPECT_EQ(out.find("fused Q|K|V") != std::string::npos, family == "gpt2") << out;
+  EXPECT_EQ(out.find("language model") != std::string::npos, lm) << out;
+  EXPECT_EQ(out.find("classify(input_ids, attention_mask) -> label scores") != std::string::npos, lm) << out;
 
   const fs::path student = dir / "out";
   ASSERT_EQ(compress("--quiet --model " + teacher.string() + data +
@@ -79,10 +85,19 @@ TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
       << py;
   json pj = json::parse(py);
   ASSERT_EQ(pj["logits"].size(), 2u);
-  EXPECT_EQ(pj["logits"][0].size(), 2u);
+  if (lm) {
+    // forward() as the teacher's: LM logits [B, T, vocab]; classify(): [B, labels] log-probabilities.
+    EXPECT_EQ(pj["logits"][0].size(), 4u);
+    EXPECT_EQ(pj["logits"][0][0].size(), 50257u);
+    ASSERT_EQ(pj["label_scores"].size(), 2u);
+    ASSERT_EQ(pj["label_scores"][0].size(), 2u);
+    EXPECT_LT(pj["label_scores"][0][0].get<double>(), 0.0);
+  } else {
+    EXPECT_EQ(pj["logits"][0].size(), 2u);
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, CliDecoder, ::testing::Values("gpt2", "opt"),
+INSTANTIATE_TEST_SUITE_P(Families, CliDecoder, ::testing::Values("gpt2", "opt", "gpt2_lm"),
                          [](const auto& info) { return info.param; });
 
 // A BERT WordPiece vocabulary pads with 0: a GPT-2 model would read that padding as text.
@@ -95,6 +110,19 @@ TEST(CliDecoderBadInput, TokenizerThatPadsWithAnotherIdIsRefused) {
                             &out);
   EXPECT_EQ(code, 4) << out;
   EXPECT_NE(out.find("pads with id 0"), std::string::npos) << out;
+}
+
+// A GPT-2 language model scores one next token per label: a label word of several BPE tokens is refused.
+TEST(CliDecoderBadInput, LabelWordOfSeveralTokensIsRefusedForALanguageModel) {
+  auto init = test::reference_model("gpt2", "trace", "--vocab 50257 --head lm --clone-tied", 4);
+  ASSERT_FALSE(init.empty());
+  std::string out;
+  const int code = compress("evaluate --model " + init.string() + " --task sst2 --eval " + sst2("dev") +
+                                " --tokenizer " + gpt2_vocab() + " --label-words negative,overwhelmingly_positive",
+                            &out);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("label word 'overwhelmingly_positive' is"), std::string::npos) << out;
+  EXPECT_NE(out.find("one next token per label"), std::string::npos) << out;
 }
 
 }  // namespace

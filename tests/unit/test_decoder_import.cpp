@@ -1,5 +1,5 @@
-// Import of GPT-2 and OPT sequence classifiers (Hugging Face names and semantics, exported by
-// tools/export_reference.py) and the faithfulness of their native rebuild, on padded batches.
+// Import of GPT-2 and OPT sequence classifiers and of GPT-2 language models (Hugging Face names and semantics,
+// exported by tools/export_reference.py) and the faithfulness of their native rebuild, on padded batches.
 #include <gtest/gtest.h>
 
 #include "lwm/common/error.h"
@@ -83,14 +83,83 @@ INSTANTIATE_TEST_SUITE_P(
                     Activation::Relu, 30521, true, true}),
     [](const auto& info) { return info.param.name; });
 
-TEST(DecoderImport, LanguageModelHeadIsRefusedWithAClearMessage) {
-  auto path = test::reference_model("gpt2", "trace", "--head lm");
+// GPT2LMHeadModel: lm_head tied to wte, shared (as eager HF) or cloned (HF's torchscript=True).
+class Gpt2LanguageModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Gpt2LanguageModel, ImportsTiedAndRebuildsFaithfully) {
+  auto path = test::reference_model("gpt2", "trace", "--head lm" + GetParam());
   ASSERT_FALSE(path.empty());
+  ImportedModel m = import_model(path);
+  const ModelSpec& s = m.spec;
+  EXPECT_EQ(s.family, Family::Gpt2);
+  EXPECT_EQ(s.head, HeadType::LabelWords);
+  EXPECT_FALSE(s.encoder_decoder);
+  EXPECT_TRUE(s.names.lm_head.empty());  // tied: the LM head reads wte
+  EXPECT_EQ(m.weights.count("lm_head.weight"), 0u);
+  EXPECT_EQ(s.num_labels, 0);  // label words come with the task
+  EXPECT_EQ(s.pad_token_id, 30521);
+  auto native = build_module(s, m.weights);
+  EXPECT_LE(max_logit_difference(m.module, native, s), 1e-4);  // forward(): [B, T, vocab] LM logits
+  EXPECT_FALSE(native.find_method("classify"));  // no label words yet
+}
+
+INSTANTIATE_TEST_SUITE_P(Exports, Gpt2LanguageModel, ::testing::Values("", " --clone-tied"),
+                         [](const auto& info) { return info.param.empty() ? "shared" : "cloned"; });
+
+// With label words, classify() is each label token's log-probability as the next token after each row's last
+// attended token, from the teacher file's own LM logits; padding does not change it.
+TEST(Gpt2LanguageModel, ClassifyScoresTheLabelTokensAfterTheLastToken) {
+  ImportedModel m = import_model(test::reference_model("gpt2", "trace", "--head lm"));
+  m.spec.label_tokens = {{523}, {4012}, {77}};
+  m.spec.num_labels = 3;
+  auto native = build_module(m.spec, m.weights);
+  torch::manual_seed(5);
+  auto ids = torch::randint(3, 30000, {3, 9}, torch::kLong);
+  auto mask = torch::ones({3, 9}, torch::kLong);
+  for (int64_t b = 1; b < 3; ++b) {
+    ids[b].narrow(0, 9 - 3 * b, 3 * b).fill_(m.spec.pad_token_id);
+    mask[b].narrow(0, 9 - 3 * b, 3 * b).fill_(0);
+  }
+  torch::NoGradGuard no_grad;
+  ModelRunner runner(native);
+  auto scores = runner.logits(ids, mask, torch::zeros_like(ids));
+  ASSERT_EQ(scores.sizes(), (std::vector<int64_t>{3, 3}));
+  auto lm = m.module.forward({ids, mask}).toTupleRef().elements()[0].toTensor();
+  auto labels = torch::tensor(std::vector<int64_t>{523, 4012, 77});
+  for (int64_t b = 0; b < 3; ++b) {
+    const int64_t last = mask[b].sum().item<int64_t>() - 1;
+    auto expected = torch::log_softmax(lm[b][last], -1).index_select(0, labels);
+    EXPECT_LE((scores[b] - expected).abs().max().item<double>(), 1e-4) << "row " << b;
+  }
+  auto alone = runner.logits(ids[2].narrow(0, 0, 3).unsqueeze(0), torch::ones({1, 3}, torch::kLong),
+                             torch::zeros({1, 3}, torch::kLong));
+  EXPECT_LE((alone - scores[2]).abs().max().item<double>(), 1e-5);
+  // forward() keeps the teacher's output: LM logits of every position.
+  auto lm_native = native.forward({ids, mask}).toTupleRef().elements()[0].toTensor();
+  EXPECT_EQ(lm_native.sizes(), lm.sizes());
+  // forward_hidden() gives the same scores and the hidden states (embeddings + 2 layers) for distillation.
+  auto out = native.get_method("forward_hidden")({ids, mask}).toTuple();
+  EXPECT_LE((out->elements()[0].toTensor() - scores).abs().max().item<double>(), 1e-6);
+  EXPECT_EQ(out->elements()[1].toTensorVector().size(), 3u);
+
+  // The file lwm writes keeps its label words: re-imported, it classifies the same.
+  const auto file = test::models_dir() / "gpt2-lm-labels.pt";
+  native.save(file.string());
+  ImportedModel again = import_model(file);
+  EXPECT_EQ(again.spec.head, HeadType::LabelWords);
+  EXPECT_EQ(again.spec.label_tokens, m.spec.label_tokens);
+  EXPECT_LE((ModelRunner(again.module).logits(ids, mask, torch::zeros_like(ids)) - scores).abs().max().item<double>(), 1e-6);
+}
+
+TEST(Gpt2LanguageModel, LabelWordsOfSeveralTokensAreRefusedByTheBuilder) {
+  ImportedModel m = import_model(test::reference_model("gpt2", "trace", "--head lm"));
+  m.spec.label_tokens = {{523}, {77, 4012}};
+  m.spec.num_labels = 2;
   try {
-    import_model(path);
-    FAIL() << "a GPT-2 LM head model was accepted as a classifier";
+    build_module(m.spec, m.weights);
+    FAIL() << "a two-token label word was accepted";
   } catch (const ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("no 'score' classification head"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("one token per label"), std::string::npos) << e.what();
   }
 }
 

@@ -60,6 +60,8 @@ TEST_P(T5Import, SpecMatchesExportAndRebuildIsFaithful) {
 INSTANTIATE_TEST_SUITE_P(Exports, T5Import,
                          ::testing::Values(T5Case{"trace", "trace", "", false, true},
                                            T5Case{"script", "script", "", false, true},
+                                           // HF's torchscript=True: lm_head.weight a copy of shared.weight
+                                           T5Case{"cloned_tie", "trace", "--clone-tied", false, true},
                                            T5Case{"gated_untied", "trace", "--gated --no-tie-word-embeddings", true,
                                                   false}),
                          [](const auto& info) { return info.param.name; });

@@ -17,9 +17,9 @@ struct TaskData {
 };
 
 // Task and tokenizer; DataError when the tokenizer's vocabulary does not fit the model's
-// embedding, or the task's label count differs from the model's. For a text-to-text model (T5,
-// HeadType::LabelWords) it fills model.label_tokens / num_labels with the label words' target ids,
-// or, when the model already has some (lwm wrote it), checks that they are the same.
+// embedding, or the task's label count differs from the model's. For a model that scores label words
+// (HeadType::LabelWords: T5, a GPT-2 LM) it fills model.label_tokens / num_labels with the label words'
+// token ids, or, when the model already has some (lwm wrote it), checks that they are the same.
 TaskData load_task_data(const DataArgs& args, ModelSpec& model);
 
 // Reads and tokenizes one file of the task.

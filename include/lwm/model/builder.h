@@ -3,7 +3,9 @@
 // Module::define(). It keeps the teacher's parameter names (so its state dict
 // loads where the teacher's did), forward signature and output structure, and
 // reads every size from the spec, so layer removal and pruning need no graph surgery.
-// Besides forward(), the module has forward_hidden(...) -> (logits, hidden states) for distillation.
+// Besides forward(), the module has forward_hidden(...) -> (logits, hidden states) for distillation, and a
+// model that scores label words (T5, a GPT-2 LM; HeadType::LabelWords) once it has its label words also
+// classify(input_ids, attention_mask) -> [B, labels] label scores.
 #include <torch/script.h>
 
 #include <map>

@@ -1,6 +1,8 @@
-// GPT-2 sequence classifiers (Hugging Face GPT2ForSequenceClassification): pre-LN decoder layers with
-// one fused Q|K|V projection (Conv1D, weights stored [in, out]), causal attention, gelu_new, and a
-// bias-free `score` on the last non-padding token.
+// GPT-2 (Hugging Face GPT2ForSequenceClassification and GPT2LMHeadModel): pre-LN decoder layers with one
+// fused Q|K|V projection (Conv1D, weights stored [in, out]), causal attention, gelu_new. The classifier has
+// a bias-free `score` on the last non-padding token; the language model an `lm_head` tied to `wte` (shared,
+// or a copy of it) or untied, with which lwm classifies by the task's label words (HeadType::LabelWords: each
+// label word's log-probability as the next token).
 #include <spdlog/spdlog.h>
 
 #include "import_support.h"
@@ -32,7 +34,7 @@ ParamNames gpt2_names() {
 class Gpt2Importer : public FamilyImporter {
  public:
   std::string name() const override { return "gpt2"; }
-  std::string signature() const override { return "GPT-2 'transformer.h.N.attn.c_attn' with 'score'"; }
+  std::string signature() const override { return "GPT-2 'transformer.h.N.attn.c_attn' with 'score' or 'lm_head'"; }
 
   bool recognises(const Weights& w) const override {
     return has_prefix(w, "transformer.h.") && has_prefix(w, "transformer.wte.");
@@ -55,13 +57,22 @@ class Gpt2Importer : public FamilyImporter {
     spec.hidden = spec.embedding_width = static_cast<int>(word.size(1));
     spec.max_positions = static_cast<int>(need(w, n.position_embeddings + ".weight").size(0));
     need(w, n.final_norm + ".weight");
-    if (!w.count(n.head_out + ".weight")) {
-      throw ModelError("no 'score' classification head: a GPT-2 language model (lm_head) is not a sequence "
-                       "classifier; lwm compresses GPT2ForSequenceClassification");
+    if (w.count(n.head_out + ".weight")) {
+      spec.num_labels = static_cast<int>(w.at(n.head_out + ".weight").size(0));
+      spec.head_out_bias = w.count(n.head_out + ".bias") > 0;
+    } else if (w.count("lm_head.weight") || module.hasattr("lm_head") || module.hasattr("label_targets")) {
+      // The language model: its LM head is the word embedding (tied: shared, so not a parameter of its
+      // own, or cloned), else its own lm_head. Label words come from the task (or the file lwm wrote).
+      spec.head = HeadType::LabelWords;
+      spec.names.head_out.clear();
+      if (w.count("lm_head.weight") && !tied_copy(w, "lm_head.weight", n.word_embeddings + ".weight")) {
+        spec.names.lm_head = "lm_head";
+      }
+      spec.num_labels = 0;
+      read_label_tokens(module, spec);
+    } else {
+      throw ModelError("no head: neither 'score' (GPT2ForSequenceClassification) nor 'lm_head' (GPT2LMHeadModel)");
     }
-    const auto& score = need(w, n.head_out + ".weight");
-    spec.num_labels = static_cast<int>(score.size(0));
-    spec.head_out_bias = w.count(n.head_out + ".bias") > 0;
 
     const int num_layers = count_layers(w, n.layer_prefix);
     for (int l = 0; l < num_layers; ++l) {
@@ -97,8 +108,9 @@ class Gpt2Importer : public FamilyImporter {
 
     // The classifier finds each row's last token by comparing input_ids with pad_token_id; GPT-2
     // pads with its end-of-text token, the vocabulary's last id.
+    // (The language model pads with it too; it finds each row's last token by the attention mask.)
     auto pad = compared_id(module, {"pad_token_id"});
-    if (!pad) spdlog::warn("no pad token id found in the graph; assuming GPT-2's end-of-text id {}", spec.vocab_size - 1);
+    if (!pad && spec.head == HeadType::LastToken) spdlog::warn("no pad token id found in the graph; assuming GPT-2's end-of-text id {}", spec.vocab_size - 1);
     spec.pad_token_id = pad.value_or(spec.vocab_size - 1);
     read_forward_signature(module, spec);
     return spec;

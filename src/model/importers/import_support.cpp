@@ -106,4 +106,23 @@ void read_forward_signature(const torch::jit::Module& module, ModelSpec& spec) {
   spec.returns_tuple = forward_returns_tuple(module);
 }
 
+bool tied_copy(const Weights& w, const std::string& copy, const std::string& original) {
+  auto a = w.find(copy), b = w.find(original);
+  return a != w.end() && b != w.end() && a->second.sizes() == b->second.sizes() && torch::equal(a->second, b->second);
+}
+
+void read_label_tokens(const torch::jit::Module& module, ModelSpec& spec) {
+  if (!module.hasattr("label_targets")) return;
+  const auto targets = module.attr("label_targets").toTensor().to(torch::kLong).contiguous();
+  for (int64_t k = 0; k < targets.size(0); ++k) {
+    std::vector<int64_t> ids;
+    for (int64_t t = 0; t < targets.size(1); ++t) {
+      const int64_t id = targets[k][t].item<int64_t>();
+      if (id >= 0) ids.push_back(id);
+    }
+    spec.label_tokens.push_back(ids);
+  }
+  spec.num_labels = static_cast<int>(spec.label_tokens.size());
+}
+
 }  // namespace lwm::import_support

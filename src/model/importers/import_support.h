@@ -32,6 +32,14 @@ double norm_eps(const torch::jit::Module& module, const ModelSpec& spec, double 
 int attention_heads_of(const torch::jit::Module& module, const ModelSpec& spec, int layer,
                        const std::string& attention_path, int width);
 
+// Whether parameter `copy` holds the same values as `original`: a tied weight that the export cloned
+// (Hugging Face's torchscript=True clones the tied LM head instead of sharing the embedding's tensor).
+bool tied_copy(const Weights& w, const std::string& copy, const std::string& original);
+
+// A model lwm wrote keeps the token ids of the label words it was trained to score (buffer label_targets,
+// [labels, tokens], -1 padded): into spec.label_tokens and num_labels. Nothing if it has none.
+void read_label_tokens(const torch::jit::Module& module, ModelSpec& spec);
+
 // Fills spec.forward_args and spec.returns_tuple; ModelError on an input lwm cannot provide.
 void read_forward_signature(const torch::jit::Module& module, ModelSpec& spec);
 

@@ -74,21 +74,6 @@ int layer_heads(const torch::jit::Module& module, ModelSpec& spec, int layer, in
   return static_cast<int>(heads.size());
 }
 
-// A model lwm wrote keeps the label words' token ids it was trained to score (label_targets, -1 padded).
-void read_label_tokens(const torch::jit::Module& module, ModelSpec& spec) {
-  if (!module.hasattr("label_targets")) return;
-  const auto targets = module.attr("label_targets").toTensor().to(torch::kLong).contiguous();
-  for (int64_t k = 0; k < targets.size(0); ++k) {
-    std::vector<int64_t> ids;
-    for (int64_t t = 0; t < targets.size(1); ++t) {
-      const int64_t id = targets[k][t].item<int64_t>();
-      if (id >= 0) ids.push_back(id);
-    }
-    spec.label_tokens.push_back(ids);
-  }
-  spec.num_labels = static_cast<int>(spec.label_tokens.size());
-}
-
 class T5Importer : public FamilyImporter {
  public:
   std::string name() const override { return "t5"; }
@@ -127,7 +112,7 @@ class T5Importer : public FamilyImporter {
     const auto& shared = need(w, "shared.weight");
     spec.vocab_size = static_cast<int>(shared.size(0));
     spec.hidden = spec.embedding_width = static_cast<int>(shared.size(1));
-    if (w.count("lm_head.weight")) {
+    if (w.count("lm_head.weight") && !tied_copy(w, "lm_head.weight", "shared.weight")) {
       spec.names.lm_head = "lm_head";  // untied (T5 v1.1): no rescale
     } else if (module.hasattr("output_scale") && module.attr("output_scale").isDouble()) {
       spec.output_scale = module.attr("output_scale").toDouble();  // lwm's: the teacher's, whatever hidden is now
