@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# The pipeline benchmark: a 12-layer, hidden-256 teacher (BERT, GPT-2 or OPT) fine-tuned on SST-2 here,
-# then every preset in configs/ run on it, written as the reference study's table (%accuracy, %size, %time,
-# %emissions; teacher = 1.0) to bench/results/compress_presets.md (BERT) or compress_presets_FAMILY.md
-# (+ one report.json per preset in bench/results/presets[-FAMILY]/).
+# The pipeline benchmark: a 12-layer, hidden-256 teacher (BERT, GPT-2, OPT or T5) fine-tuned here on SST-2 (or
+# IMDb), then every preset in configs/ run on it, written as the reference study's table (%accuracy, %size,
+# %time, %emissions; teacher = 1.0) to bench/results/compress_presets.md (BERT on SST-2),
+# compress_presets_FAMILY.md or compress_presets[_FAMILY]_imdb.md (+ one report.json per preset in
+# bench/results/presets[-FAMILY][-imdb]/).
 #
-# Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--limit-train N] [--teacher-epochs N] [--epochs N]
-#                                  [--teacher-lr LR] [--presets "a b ..."] [--threads N] [--table-only]
+# Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--task sst2|imdb] [--limit-train N]
+#                                  [--limit-eval N] [--teacher-epochs N] [--epochs N] [--teacher-lr LR]
+#                                  [--presets "a b ..."] [--threads N] [--table-only]
 #
 #   --family F          teacher family (default bert: WordPiece vocab; gpt2/opt: the GPT-2 BPE vocabulary,
 #                       50257 ids, pad = <|endoftext|>; t5: 12 encoder + 12 decoder layers, the SentencePiece
 #                       vocabulary trained on SST-2, rank classification of "negative"/"positive")
+#   --task T            sst2 (default: GLUE SST-2, max length 64, eval on its 872-sentence dev set) or imdb
+#                       (IMDb reviews, max length 256, eval on the test split; both IMDb files are sorted by
+#                       label, so the script interleaves them into bench/runs/ first: any first N are balanced)
 #   --teacher-lr LR     teacher fine-tuning learning rate (default 2e-4)
-#   --limit-train N     train the teacher and the students on the first N SST-2 sentences (default 0: all 67,349)
+#   --limit-train N     train the teacher and the students on the first N training examples (default 0: all;
+#                       SST-2 67,349, IMDb 25,000)
+#   --limit-eval N      evaluate on the first N eval examples (default 0: all; IMDb 25,000)
 #   --teacher-epochs N  teacher fine-tuning epochs (default 3)
 #   --epochs N          distillation epochs, overriding the presets (default: the presets' own)
 #   --presets LIST      presets to run (default: all six)
@@ -26,8 +33,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 FAMILY=bert
+TASK=sst2
 TEACHER_LR=2e-4
 LIMIT=0
+LIMIT_EVAL=0
 TEACHER_EPOCHS=3
 EPOCHS=""
 THREADS=()
@@ -36,6 +45,8 @@ PRESETS="2of3-layers 2of3-layers-int8 1of3-layers 1of3-layers-int8 1of3-layers-p
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --family) FAMILY="$2"; shift 2 ;;
+    --task) TASK="$2"; shift 2 ;;
+    --limit-eval) LIMIT_EVAL="$2"; shift 2 ;;
     --teacher-lr) TEACHER_LR="$2"; shift 2 ;;
     --limit-train) LIMIT="$2"; shift 2 ;;
     --teacher-epochs) TEACHER_EPOCHS="$2"; shift 2 ;;
@@ -43,7 +54,7 @@ while [[ $# -gt 0 ]]; do
     --presets) PRESETS="$2"; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --table-only) TABLE_ONLY=1; shift ;;
-    -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress_presets.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -51,8 +62,6 @@ done
 DATA="${LWM_DATA:-../shared/data}"
 COMPRESS="${LWM_COMPRESS:-build/compress}"
 PYTHON="${LWM_PYTHON:-/usr/bin/python3}"
-TRAIN="$DATA/glue/SST-2/train.tsv"
-DEV="$DATA/glue/SST-2/dev.tsv"
 case "$FAMILY" in
   bert) VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"; VOCAB_SIZE=30522; SUFFIX="" ;;
   gpt2 | opt) VOCAB="$DATA/vocab/gpt2"; VOCAB_SIZE=50257; SUFFIX="-$FAMILY" ;;
@@ -61,48 +70,79 @@ case "$FAMILY" in
   t5) VOCAB="tests/data/tokenizer/t5/spiece.model"; VOCAB_SIZE=8000; SUFFIX="-t5" ;;
   *) echo "compress_presets.sh: --family must be bert, gpt2, opt or t5" >&2; exit 2 ;;
 esac
+case "$TASK" in
+  sst2) MAXLEN=64; TRAIN="$DATA/glue/SST-2/train.tsv"; DEV="$DATA/glue/SST-2/dev.tsv" ;;
+  imdb) MAXLEN=256; SUFFIX="$SUFFIX-imdb" ;;
+  *) echo "compress_presets.sh: --task must be sst2 or imdb" >&2; exit 2 ;;
+esac
 WORK="bench/runs/presets$SUFFIX"
 RESULTS="bench/results/presets$SUFFIX"
-TABLE="bench/results/compress_presets${SUFFIX/-/_}.md"
+TABLE="bench/results/compress_presets${SUFFIX//-/_}.md"
 mkdir -p "$WORK" "$RESULTS"
 limit_args=()
-[[ "$LIMIT" -gt 0 ]] && limit_args=(--limit-train "$LIMIT")
+[[ "$LIMIT" -gt 0 ]] && limit_args+=(--limit-train "$LIMIT")
+[[ "$LIMIT_EVAL" -gt 0 ]] && limit_args+=(--limit-eval "$LIMIT_EVAL")
+if [[ "$TASK" == imdb ]]; then
+  # aclImdb's splits list 12,500 negative reviews, then 12,500 positive: alternate them (neg, pos, neg, ...).
+  TRAIN="$WORK/train.jsonl"
+  DEV="$WORK/test.jsonl"
+  for split in train test; do
+    [[ -s "$WORK/$split.jsonl" ]] && continue
+    "$PYTHON" - "$DATA/imdb/$split.jsonl" "$WORK/$split.jsonl" <<'PY'
+import json, sys
+rows = [l for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+by = {0: [], 1: []}
+for l in rows:
+    by[json.loads(l)["label"]].append(l)
+with open(sys.argv[2] + ".part", "w", encoding="utf-8") as out:
+    for neg, pos in zip(by[0], by[1]):
+        out.write(neg)
+        out.write(pos)
+import os
+os.replace(sys.argv[2] + ".part", sys.argv[2])
+PY
+  done
+fi
 
 log() { printf '\n==> %s\n' "$*"; }
 run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
 if [[ "$TABLE_ONLY" -eq 0 && ! -s "$WORK/teacher.pt" ]]; then
-  log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on SST-2"
+  log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on $TASK"
   run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
-    --vocab "$VOCAB_SIZE" --max-positions 128 --labels 2 --seed 0 --mode trace --out "$WORK/init.pt"
-  run "$COMPRESS" finetune --quiet "${THREADS[@]}" --model "$WORK/init.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
-    --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr "$TEACHER_LR" --max-length 64 \
+    --vocab "$VOCAB_SIZE" --max-positions $((MAXLEN > 128 ? MAXLEN : 128)) --labels 2 --seed 0 --mode trace --out "$WORK/init.pt"
+  run "$COMPRESS" finetune --quiet "${THREADS[@]}" --model "$WORK/init.pt" --task "$TASK" --train "$TRAIN" --eval "$DEV" \
+    --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr "$TEACHER_LR" --max-length "$MAXLEN" \
     --out "$WORK/teacher.pt" --metrics-out "$WORK/teacher-metrics.json"
 fi
 
 for preset in $PRESETS; do
   [[ "$TABLE_ONLY" -eq 1 ]] && break
   log "Preset $preset"
-  extra=(--max_length 64)
+  extra=(--max_length "$MAXLEN")
   [[ -n "$EPOCHS" ]] && extra+=(--epochs "$EPOCHS")
-  run "$COMPRESS" --quiet "${THREADS[@]}" --model "$WORK/teacher.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
+  run "$COMPRESS" --quiet "${THREADS[@]}" --model "$WORK/teacher.pt" --task "$TASK" --train "$TRAIN" --eval "$DEV" \
     --tokenizer "$VOCAB" "${limit_args[@]}" --config "configs/$preset.json" "${extra[@]}" \
     --overwrite --out "$WORK/$preset" || [[ $? -eq 7 ]]
   cp "$WORK/$preset/report.json" "$RESULTS/$preset.json"
 done
 
 log "Table"
-"$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" "${THREADS[1]:-}" $PRESETS <<'PY' | tee "$TABLE"
+"$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" "${THREADS[1]:-}" "$TASK" "$LIMIT_EVAL" "$MAXLEN" $PRESETS <<'PY' | tee "$TABLE"
 import json, os, platform, subprocess, sys, datetime
-results, limit, teacher_epochs, epochs, family, threads, presets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7:]
+results, limit, teacher_epochs, epochs, family, threads, task, limit_eval, maxlen = sys.argv[1:10]
+presets = sys.argv[10:]
 name = {"bert": "BERT", "gpt2": "GPT-2", "opt": "OPT", "t5": "T5"}[family]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-print(f"# Compression presets on SST-2, {name} teacher ({datetime.date.today()}, lwm {rev})\n")
+data = {"sst2": "SST-2", "imdb": "IMDb"}[task]
+print(f"# Compression presets on {data}, {name} teacher ({datetime.date.today()}, lwm {rev})\n")
 print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: 12-layer hidden-256 {name} trained here "
-      f"({teacher_epochs} epochs, train limit {limit or 'none'}); distillation epochs: {epochs}; max length 64.")
+      f"({teacher_epochs} epochs, train limit {limit if limit != '0' else 'none'}); distillation epochs: {epochs}; "
+      f"max length {maxlen}; eval limit {limit_eval if limit_eval != '0' else 'none'}.")
 print("Command: `bench/compress_presets.sh " + (f"--family {family} " if family != "bert" else "") +
-      (f"--limit-train {limit} " if limit != "0" else "") +
+      (f"--task {task} " if task != "sst2" else "") +
+      (f"--limit-train {limit} " if limit != "0" else "") + (f"--limit-eval {limit_eval} " if limit_eval != "0" else "") +
       f"--teacher-epochs {teacher_epochs}" + (f" --epochs {epochs}" if epochs != "preset" else "") +
       (f" --presets \"{' '.join(presets)}\"" if len(presets) < 6 else "") +
       (f" --threads {threads}" if threads else "") + "`\n")

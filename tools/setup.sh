@@ -40,7 +40,7 @@ PACKAGES=(
   cmake ninja-build g++
   libtorch-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libicu-dev libpcre2-dev
   libsentencepiece-dev sentencepiece
-  libopenblas0-openmp
+  libopenblas0-openmp libtcmalloc-minimal4
   python3-torch python3-numpy
 )
 

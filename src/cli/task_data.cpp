@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "lwm/common/error.h"
 #include "lwm/data/byte_level_bpe.h"
 #include "lwm/data/sentencepiece_tokenizer.h"
@@ -109,6 +111,15 @@ EncodedDataset load_split(const TaskData& data, const std::filesystem::path& fil
     for (auto& e : ds.examples) {
       e.text_a = data.task.prefix_a + e.text_a;
       if (data.task.pair) e.text_b = data.task.prefix_b + e.text_b;
+    }
+  }
+  if (!data.task.regression && ds.examples.size() > 1) {
+    // --limit keeps the first N rows: of a file sorted by label (IMDb's are) that is one class only.
+    const int first = ds.examples.front().label;
+    const bool one_class = std::all_of(ds.examples.begin(), ds.examples.end(), [first](const Example& e) { return e.label == first; });
+    if (one_class) {
+      spdlog::warn("{}: all {} examples{} have label '{}' (a file sorted by label? --limit keeps the first N rows)",
+                   file.string(), ds.examples.size(), limit > 0 ? " read" : "", data.task.label_names.at(first));
     }
   }
   EncodedDataset enc = encode_dataset(ds, *data.tokenizer, max_length);
