@@ -6,7 +6,7 @@ Usage (Debian's PyTorch 1.13; the python3 first on PATH may have no torch):
     /usr/bin/python3 tools/export_reference.py --family {bert,roberta,distilbert,gpt2,opt,t5} \
         --layers 2 --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 \
         --labels 2 --seed 0 --mode {trace,script} [--pad-id N] [--token-types] [--head {cls,lm}] \
-        [--word-embed-proj-dim N] [--post-ln] [--gated] [--no-tie-word-embeddings] [--clone-tied] \
+        [--word-embed-proj-dim N] [--post-ln] [--gated] [--no-tie-word-embeddings] [--clone-tied] [--init-from F.pt] \
         [--no-perturb-norms] [--no-perturb-biases] [--check] --out FILE.pt
 
 The model classes live in tools/reference_models.py and reproduce HF transformers' module tree,
@@ -43,6 +43,8 @@ exported in eval() mode:
                   final_layer_norm.
   --gated         T5 only: T5 v1.1 feed-forward (wi_0, wi_1, gelu_new) instead of wi + ReLU.
   --no-tie-word-embeddings  T5 only: independent lm_head and no d_model**-0.5 rescale (T5 v1.1).
+  --init-from F   warm start: the parameters of TorchScript model F (same names and shapes; a shorter position
+                  table is repeated to fill a longer one), instead of random weights (perturbations skipped).
   --clone-tied    GPT-2 --head lm and tied T5: lm_head.weight is a copy of the embedding, as HF writes it with
                   torchscript=True (by default the two names share one tensor, as in eager HF).
   --check         also print the max |eager - exported| logit difference over random right-padded
@@ -90,6 +92,8 @@ def parse_args(argv=None):
                    help="T5: untied lm_head, no rescale (T5 v1.1)")
     p.add_argument("--clone-tied", action="store_true",
                    help="GPT-2 LM, T5: the tied lm_head a copy of the embedding (HF torchscript=True), not shared")
+    p.add_argument("--init-from", default=None,
+                   help="warm start: copy the parameters of this TorchScript model (same names) into the export")
     p.add_argument("--perturb-norms", dest="perturb_norms", action="store_true", default=True)
     p.add_argument("--no-perturb-norms", dest="perturb_norms", action="store_false")
     p.add_argument("--perturb-biases", dest="perturb_biases", action="store_true", default=True)
@@ -216,6 +220,30 @@ def check(model, exported, args, batches: Batches) -> dict:
     return {"max_abs_diff": worst, "batches": len(shapes), "output_shapes": output_shapes}
 
 
+def init_from(model: torch.nn.Module, path: str) -> None:
+    """Copies every parameter of the TorchScript model at `path` whose name the export has. Same shapes are
+    required, except a position table with fewer rows (a model fine-tuned at a shorter max length): its rows
+    fill the first positions and the rest repeat them (position i gets row i mod rows), so longer inputs start
+    from embeddings the layers already know. A warm start for benchmarks: there are no pretrained checkpoints
+    here."""
+    source = dict(torch.jit.load(path, map_location="cpu").named_parameters())
+    own = dict(model.named_parameters())
+    missing = sorted(set(own) - set(source))
+    if missing:
+        raise SystemExit(f"export_reference: --init-from {path} lacks {len(missing)} parameter(s), e.g. {missing[0]}")
+    with torch.no_grad():
+        for name, param in own.items():
+            src = source[name]
+            if src.shape == param.shape:
+                param.copy_(src)
+            elif "position" in name and src.dim() == 2 and src.shape[1] == param.shape[1] and src.shape[0] < param.shape[0]:
+                rows = torch.arange(param.shape[0]) % src.shape[0]
+                param.copy_(src[rows])
+            else:
+                raise SystemExit(f"export_reference: --init-from {path}: '{name}' is {tuple(src.shape)}, "
+                                 f"the export needs {tuple(param.shape)}")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
@@ -225,10 +253,12 @@ def main(argv=None) -> int:
         gated=args.gated, tie_word_embeddings=args.tie_word_embeddings,
     )
     model = rm.build_model(args.family, config, token_types=args.token_types, head=args.head)
-    if args.perturb_norms:
+    if args.perturb_norms and not args.init_from:
         rm.perturb_norms(model)
-    if args.perturb_biases:
+    if args.perturb_biases and not args.init_from:
         rm.perturb_biases(model)
+    if args.init_from:
+        init_from(model, args.init_from)
     if args.clone_tied:
         # HF with torchscript=True clones the embedding into lm_head (_tie_or_clone_weights) instead of
         # sharing it: the file then holds two equal tensors.

@@ -84,10 +84,10 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.name; });
 
 // GPT2LMHeadModel: lm_head tied to wte, shared (as eager HF) or cloned (HF's torchscript=True).
-class Gpt2LanguageModel : public ::testing::TestWithParam<std::string> {};
+class Gpt2LanguageModel : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
 
 TEST_P(Gpt2LanguageModel, ImportsTiedAndRebuildsFaithfully) {
-  auto path = test::reference_model("gpt2", "trace", "--head lm" + GetParam());
+  auto path = test::reference_model("gpt2", GetParam().first, "--head lm" + GetParam().second);
   ASSERT_FALSE(path.empty());
   ImportedModel m = import_model(path);
   const ModelSpec& s = m.spec;
@@ -103,8 +103,12 @@ TEST_P(Gpt2LanguageModel, ImportsTiedAndRebuildsFaithfully) {
   EXPECT_FALSE(native.find_method("classify"));  // no label words yet
 }
 
-INSTANTIATE_TEST_SUITE_P(Exports, Gpt2LanguageModel, ::testing::Values("", " --clone-tied"),
-                         [](const auto& info) { return info.param.empty() ? "shared" : "cloned"; });
+INSTANTIATE_TEST_SUITE_P(Exports, Gpt2LanguageModel,
+                         ::testing::Values(std::make_pair("trace", ""), std::make_pair("trace", " --clone-tied"),
+                                           std::make_pair("script", "")),
+                         [](const auto& info) {
+                           return std::string(info.param.first) + (info.param.second.empty() ? "_shared" : "_cloned");
+                         });
 
 // With label words, classify() is each label token's log-probability as the next token after each row's last
 // attended token, from the teacher file's own LM logits; padding does not change it.
