@@ -345,10 +345,12 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
       << "    last = (index * input_ids.ne(" << spec.pad_token_id << ").to(index.dtype)).argmax(-1)\n"
       << "    first = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)\n";
   } else if (label_words) {
-    // The last attended token: the next token after it is the label word (forward() returns every position).
-    if (hidden_states) s << "    index = torch.cumsum(torch.ones_like(input_ids), 1) - 1\n"
-      << "    last = (index * attention_mask.to(index.dtype)).argmax(-1)\n"
-      << "    first = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)\n";
+    if (hidden_states) {  // forward() returns every position
+      // The last attended token: the next token after it is the label word.
+      s << "    index = torch.cumsum(torch.ones_like(input_ids), 1) - 1\n"
+        << "    last = (index * attention_mask.to(index.dtype)).argmax(-1)\n"
+        << "    first = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)\n";
+    }
   } else {
     s << "    first = x.select(1, 0)\n";
   }
