@@ -1,9 +1,9 @@
 #include "lwm/measure/model_measurement.h"
 
 #include <chrono>
-#include <set>
 
 #include "lwm/measure/evaluation.h"
+#include "lwm/model/importer.h"
 #include "lwm/model/runner.h"
 
 namespace lwm {
@@ -28,11 +28,7 @@ void warm_up(ModelRunner& runner, const std::vector<Batch>& batches, int count) 
 
 int64_t count_parameters(const torch::jit::Module& module) {
   int64_t n = 0;
-  std::set<const void*> seen;  // a tied parameter (an LM head that is the embedding) counts once
-  for (const auto& p : module.parameters(/*recurse=*/true)) {
-    if (p.numel() > 0 && !seen.insert(p.data_ptr()).second) continue;
-    n += p.numel();
-  }
+  for (const auto& [name, tensor] : module_weights(module)) n += tensor.numel();  // a tied tensor once
   return n;
 }
 
