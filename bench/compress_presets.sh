@@ -28,7 +28,7 @@
 #   --table-only        only write the table, from the reports already in bench/results/presets[-FAMILY]/
 #
 # Environment: LWM_DATA (default <repo>/../shared/data), LWM_COMPRESS (default <repo>/build/compress),
-#              LWM_PYTHON (default /usr/bin/python3). Work files go to bench/runs/ (gitignored).
+#              LWM_PYTHON (default .venv/bin/python, made by tools/setup.sh). Work files go to bench/runs/ (gitignored).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,7 +65,7 @@ done
 
 DATA="${LWM_DATA:-../shared/data}"
 COMPRESS="${LWM_COMPRESS:-build/compress}"
-PYTHON="${LWM_PYTHON:-/usr/bin/python3}"
+PYTHON="${LWM_PYTHON:-$(pwd)/.venv/bin/python}"
 case "$FAMILY" in
   bert) VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"; VOCAB_SIZE=30522; SUFFIX="" ;;
   gpt2 | opt) VOCAB="$DATA/vocab/gpt2"; VOCAB_SIZE=50257; SUFFIX="-$FAMILY" ;;
@@ -116,7 +116,7 @@ run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
 if [[ "$TABLE_ONLY" -eq 0 && ! -s "$WORK/teacher.pt" ]]; then
   log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on $TASK"
   run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
-    --vocab "$VOCAB_SIZE" --max-positions $((MAXLEN > 128 ? MAXLEN : 128)) --labels 2 --seed 0 --mode trace "${init_args[@]}" --out "$WORK/init.pt"
+    --vocab "$VOCAB_SIZE" --max-positions $((MAXLEN > 128 ? MAXLEN : 128)) --labels 2 --seed 0 "${init_args[@]}" --out "$WORK/init.pt"
   run "$COMPRESS" finetune --quiet "${THREADS[@]}" --model "$WORK/init.pt" --task "$TASK" --train "$TRAIN" --eval "$DEV" \
     --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr "$TEACHER_LR" --max-length "$MAXLEN" \
     --out "$WORK/teacher.pt" --metrics-out "$WORK/teacher-metrics.json"
@@ -169,6 +169,21 @@ for p in presets:
     print(f"| {p} | {r['student']['spec']['num_layers']} | {t['metrics'][m]:.4f} | {s['metrics'][m]:.4f} | "
           f"{rel['accuracy']*100:.1f}% | {rel['size']*100:.1f}% | {rel['time']*100:.1f}% | {b1*100:.1f}% | "
           f"{rel['emissions']*100:.1f}% | {q} | {s['latency']['threads']} |")
+int8 = [p for p in presets if isinstance(json.load(open(os.path.join(results, p + ".json")))["stages"].get("int8"), dict)
+        and "relative_to_fp32" in json.load(open(os.path.join(results, p + ".json")))["stages"]["int8"]]
+if int8:
+    print("\nint8 against the same student in fp32, measured right after it in the same run (the report's "
+          "`stages.int8.relative_to_fp32`); targets: accuracy >= 99%, batch-1 latency <= 80%, eval time <= 60%.\n")
+    print("| model | fp32 acc | int8 acc | int8/fp32 accuracy | int8/fp32 time b1 | int8/fp32 time | fp32 b1 ms | int8 b1 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for p in int8:
+        r = json.load(open(os.path.join(results, p + ".json")))
+        q, s = r["stages"]["int8"], r["student"]["measurement"]
+        rel, f = q["relative_to_fp32"], q["fp32_student"]
+        m = rel["metric"]
+        print(f"| {p} | {f['metrics'][m]:.4f} | {s['metrics'][m]:.4f} | {rel['accuracy']*100:.1f}% | "
+              f"{rel['latency_batch_1']*100:.1f}% | {rel['time']*100:.1f}% | "
+              f"{f['latency']['batch_1']['median_ms']:.2f} | {s['latency']['batch_1']['median_ms']:.2f} |")
 print("\nReference (BERT-base on an A40, GPU): 8 layers 99.7% / 74.2% / 86.9%; 4 layers 91.9% / 48.2% / 61.4%; "
       "4 layers + matrix pruning 85.6% / 21.5% / 26.9%.")
 PY

@@ -12,7 +12,7 @@
 #                picks its default; either way Python runs with the thread count that compress reports.
 #
 # Model: tools/export_reference.py --family bert --layers 6 --hidden 256 --heads 4 --intermediate 1024
-#        --vocab 30522 --max-positions 128 --labels 2 --seed 0 --mode trace  (-> bench/runs/init.pt)
+#        --vocab 30522 --max-positions 128 --labels 2 --seed 0  (-> bench/runs/init.pt)
 # Training: --max-length 128 --batch-size 32 --lr 5e-5 --warmup 0.1 --seed 0, AdamW without weight decay,
 #           no gradient clipping (as the Python side).
 #
@@ -20,7 +20,7 @@
 # bench/results/finetune_sst2.md. Scratch files (models, logs, metrics) go to bench/runs/ (gitignored).
 #
 # Environment: LWM_DATA (default <repo>/../shared/data), LWM_COMPRESS (default <repo>/build/compress),
-#              LWM_PYTHON (default /usr/bin/python3: Debian's python3-torch).
+#              LWM_PYTHON (default .venv/bin/python, made by tools/setup.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,7 +68,7 @@ DATA="../shared/data"
 [[ -n "${LWM_DATA:-}" ]] && DATA="$(abspath "$LWM_DATA")"
 COMPRESS="build/compress"
 [[ -n "${LWM_COMPRESS:-}" ]] && COMPRESS="$(abspath "$LWM_COMPRESS")"
-PYTHON="${LWM_PYTHON:-/usr/bin/python3}"
+PYTHON="${LWM_PYTHON:-$(pwd)/.venv/bin/python}"
 TRAIN="$DATA/glue/SST-2/train.tsv"
 DEV="$DATA/glue/SST-2/dev.tsv"
 VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"
@@ -109,7 +109,7 @@ SEED=0
 # ------------------------------------------------------------------------------------ 1. the model
 INIT="$WORK/init.pt"
 EXPORT_CMD=("$PYTHON" tools/export_reference.py --family bert "${MODEL_ARGS[@]}" --vocab 30522
-  --seed "$SEED" --mode trace --out "$INIT")
+  --seed "$SEED" --out "$INIT")
 step "1/3 Export the reference model -> $INIT"
 echo "+ $(quote "${EXPORT_CMD[@]}")"
 "${EXPORT_CMD[@]}"

@@ -1,15 +1,15 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Python side of the fine-tuning benchmark: time one epoch of eager PyTorch fine-tuning on SST-2.
 
-Usage (Debian's PyTorch 1.13; the python3 first on PATH may have no torch):
+Usage (the python of tools/setup.sh's .venv: the pinned torch and transformers):
 
-    /usr/bin/python3 bench/python_finetune_epoch.py --model TEACHER_INIT.pt \
+    .venv/bin/python bench/python_finetune_epoch.py --model TEACHER_INIT.pt \
         --family bert --layers 2 --hidden 64 --heads 4 --intermediate 128 --max-positions 128 --labels 2 \
         --train ../shared/data/glue/SST-2/train.tsv --vocab ../shared/data/vocab/bert-base-uncased/vocab.txt \
         --max-length 128 --batch-size 32 --lr 5e-5 --threads 2 [--limit 256] [--seed 0] [--warmup 0.1]
 
 TEACHER_INIT.pt is a TorchScript written by tools/export_reference.py with the same hyperparameters.
-The eager model is rebuilt from tools/reference_models.py and its weights are loaded from the TorchScript
+The eager model is the transformers class again (tools/hf_models.py, sdpa attention), and its weights are loaded from the TorchScript
 state dict (HF names), so Python trains exactly the model the C++ side starts from.
 
 Tokenization (a faithful BERT basic + WordPiece tokenizer, [CLS] ... [SEP], truncated to --max-length)
@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-import reference_models as rm  # noqa: E402
+import hf_models as hf  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------------
@@ -223,11 +223,11 @@ def make_batches(encoded, labels, batch_size: int, pad_id: int, seed: int):
 
 
 def load_eager_model(args):
-    config = rm.make_config(
+    config = hf.make_config(
         args.family, args.layers, args.hidden, args.heads, args.intermediate, args.vocab_size, args.max_positions,
         args.labels,
     )
-    model = rm.build_model(args.family, config)
+    model = hf.build_model(args.family, config).train()
     scripted = torch.jit.load(args.model, map_location="cpu")
     state = scripted.state_dict()
     want = model.state_dict()
@@ -260,7 +260,7 @@ def linear_warmup_decay(optimizer, warmup_steps: int, total_steps: int):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="TorchScript from tools/export_reference.py")
-    p.add_argument("--family", required=True, choices=rm.FAMILIES)
+    p.add_argument("--family", required=True, choices=hf.FAMILIES)
     p.add_argument("--layers", type=int, required=True)
     p.add_argument("--hidden", type=int, required=True)
     p.add_argument("--heads", type=int, required=True)
@@ -288,7 +288,7 @@ def main(argv=None) -> int:
     sentences, labels = read_sst2(args.train, args.limit)
     encoded = [tokenizer.encode(s, max_length) for s in sentences]
     if args.family == "roberta":
-        pad_id = rm.pad_token_id("roberta")  # positions count tokens != 1; BERT ids never use 1 ([unused0])
+        pad_id = hf.default_pad_token_id("roberta")  # positions count tokens != 1; BERT ids never use 1 ([unused0])
     else:
         pad_id = tokenizer.pad_id
     batches = make_batches(encoded, labels, args.batch_size, pad_id, args.seed)

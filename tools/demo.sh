@@ -17,7 +17,7 @@
 #   LWM_DATA      data folder (default: <repo>/../shared/data), holding glue/SST-2/{train,dev}.tsv and
 #                 vocab/bert-base-uncased/vocab.txt
 #   LWM_COMPRESS  the compress binary (default: <repo>/build/compress; build it with tools/setup.sh)
-#   LWM_PYTHON    a python3 with torch (default: /usr/bin/python3, Debian's python3-torch)
+#   LWM_PYTHON    a python with torch and transformers (default: the project's .venv/python; tools/setup.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,7 +45,7 @@ DATA="../shared/data"
 [[ -n "${LWM_DATA:-}" ]] && DATA="$(abspath "$LWM_DATA")"
 COMPRESS="build/compress"
 [[ -n "${LWM_COMPRESS:-}" ]] && COMPRESS="$(abspath "$LWM_COMPRESS")"
-PYTHON="${LWM_PYTHON:-/usr/bin/python3}"
+PYTHON="${LWM_PYTHON:-$(pwd)/.venv/bin/python}"
 TRAIN="$DATA/glue/SST-2/train.tsv"
 DEV="$DATA/glue/SST-2/dev.tsv"
 VOCAB="$DATA/vocab/bert-base-uncased/vocab.txt"
@@ -92,7 +92,7 @@ if ! done_already "$OUT/init.pt"; then
   tmp="$OUT/.init.tmp.pt"
   rm -f "$tmp"
   run "$PYTHON" tools/export_reference.py --family bert --layers 4 --hidden 128 --heads 2 \
-    --intermediate 512 --vocab 30522 --max-positions 128 --labels 2 --mode trace --out "$tmp"
+    --intermediate 512 --vocab 30522 --max-positions 128 --labels 2 --out "$tmp"
   mv -f "$tmp" "$OUT/init.pt"
 fi
 

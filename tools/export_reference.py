@@ -1,17 +1,17 @@
-#!/usr/bin/python3
-"""Export a randomly initialised Hugging Face-style model to TorchScript.
+#!/usr/bin/env python3
+"""Export a small random Hugging Face model (the real `transformers` class) to TorchScript, as users do.
 
-Usage (Debian's PyTorch 1.13; the python3 first on PATH may have no torch):
+Usage (the python of tools/setup.sh's .venv, with the pinned torch and transformers):
 
-    /usr/bin/python3 tools/export_reference.py --family {bert,roberta,distilbert,gpt2,opt,t5} \
+    .venv/bin/python tools/export_reference.py --family {bert,roberta,distilbert,gpt2,opt,t5} \
         --layers 2 --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 \
-        --labels 2 --seed 0 --mode {trace,script} [--pad-id N] [--token-types] [--head {cls,lm}] \
+        --labels 2 --seed 0 --attn {sdpa,eager} [--pad-id N] [--token-types] [--head {cls,lm}] \
         [--word-embed-proj-dim N] [--post-ln] [--gated] [--no-tie-word-embeddings] [--clone-tied] [--init-from F.pt] \
         [--no-perturb-norms] [--no-perturb-biases] [--check] --out FILE.pt
 
-The model classes live in tools/reference_models.py and reproduce HF transformers' module tree,
-parameter names and forward, so the file looks like ``torch.jit.trace(HFModel(torchscript=True))``,
-exported in eval() mode:
+The model is built by tools/hf_models.py from the transformers classes, with `config.torchscript = True`, and
+exported in eval() mode with `torch.jit.trace` on a right-padded batch of 2 (lengths 8 and 5; shapes stay
+dynamic):
 
   bert, roberta, distilbert  *ForSequenceClassification: forward(input_ids, attention_mask[, token_type_ids])
                              -> (logits [B, labels],)
@@ -21,11 +21,11 @@ exported in eval() mode:
   opt    OPTForSequenceClassification: forward(input_ids, attention_mask) -> (logits [B, labels],), same
          last-token rule
   t5     T5ForConditionalGeneration: forward(input_ids, attention_mask, decoder_input_ids)
-         -> (lm_logits [B, T_dec, vocab], encoder_last_hidden_state [B, T, hidden]) (HF's tuple with
-         use_cache=False); decoder_input_ids start with the decoder start token (= pad id)
+         -> (lm_logits [B, T_dec, vocab], encoder_last_hidden_state [B, T, hidden]); decoder_input_ids start
+         with the decoder start token (= pad id)
 
-  --mode trace    torch.jit.trace on a padded batch of 2 (lengths 8 and 5); shapes stay dynamic.
-  --mode script   torch.jit.script (control flow and dropout kept as code). Every family scripts.
+  --attn          the attention implementation: sdpa (transformers' default: aten::scaled_dot_product_attention
+                  in the trace) or eager.
   --intermediate  the FFN width: BERT intermediate_size, GPT-2 n_inner, OPT ffn_dim, T5 d_ff (T5's
                   d_kv is hidden / heads).
   --max-positions longest input; RoBERTa's and OPT's position tables get 2 more rows (HF: 514 for 512,
@@ -40,20 +40,23 @@ exported in eval() mode:
   --word-embed-proj-dim N  OPT only: embeddings N wide with project_in / project_out (Linear, no bias)
                   when N != hidden (as opt-350m).
   --post-ln       OPT only: do_layer_norm_before=False (post-LN, as opt-350m); HF then has no decoder
-                  final_layer_norm.
+                  final_layer_nohf.
   --gated         T5 only: T5 v1.1 feed-forward (wi_0, wi_1, gelu_new) instead of wi + ReLU.
-  --no-tie-word-embeddings  T5 only: independent lm_head and no d_model**-0.5 rescale (T5 v1.1).
+  --no-tie-word-embeddings  T5 only: T5 v1.1's config (no d_model**-0.5 rescale); transformers 5 still ties
+                  lm_head to the embedding (T5Config forces tie_word_embeddings=True, keeping the flag only as
+                  `scale_decoder_outputs`).
+  --untied-lm-head  T5 only, with --no-tie-word-embeddings: lm_head gets its own random weights, as T5 v1.1
+                  checkpoints were exported by transformers 4.
   --init-from F   warm start: the parameters of TorchScript model F (same names and shapes; a shorter position
                   table is repeated to fill a longer one), instead of random weights (perturbations skipped).
-  --clone-tied    GPT-2 --head lm and tied T5: lm_head.weight is a copy of the embedding, as HF writes it with
-                  torchscript=True (by default the two names share one tensor, as in eager HF).
+  --clone-tied    GPT-2 --head lm and tied T5: lm_head.weight is a copy of the embedding, as older transformers
+                  wrote it with torchscript=True (by default the two names share one tensor).
   --check         also print the max |eager - exported| logit difference over random right-padded
                   batches of several lengths (T5: with decoder inputs of several lengths), reloading the
                   file with torch.jit.load, and the file's parameter count, as JSON on stdout.
 
-Weights follow HF's _init_weights for the family (N(0, 0.02), zero biases, LayerNorm 1/0; GPT-2's
-scaled c_proj init; T5's Mesh TensorFlow init), then by default LayerNorm weights/biases (T5: RMS norm
-weights) and Linear/Conv1D biases are perturbed, so that a rebuild that ignores them is caught.
+Weights are the class's own init (transformers' _init_weights); then by default LayerNorm weights/biases
+(T5: RMS norm weights) and Linear/Conv1D biases are perturbed, so that a rebuild that ignores them is caught.
 Random batches never use the pad id or another special id of the family for a real token.
 """
 
@@ -66,12 +69,12 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import reference_models as rm  # noqa: E402
+import hf_models as hf  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--family", required=True, choices=rm.FAMILIES)
+    p.add_argument("--family", required=True, choices=hf.FAMILIES)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--heads", type=int, default=4)
@@ -80,7 +83,7 @@ def parse_args(argv=None):
     p.add_argument("--max-positions", type=int, default=128)
     p.add_argument("--labels", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mode", choices=("trace", "script"), default="trace")
+    p.add_argument("--attn", choices=hf.ATTENTION, default="sdpa", help="attention implementation")
     p.add_argument("--pad-id", type=int, default=None, help="pad token id (default: the family's HF default)")
     p.add_argument("--token-types", action="store_true", help="BERT: forward(input_ids, attention_mask, token_type_ids)")
     p.add_argument("--head", choices=("cls", "lm"), default=None, help="GPT-2: cls (default) or lm")
@@ -89,7 +92,8 @@ def parse_args(argv=None):
     p.add_argument("--gated", action="store_true", help="T5: gated-gelu feed-forward (T5 v1.1)")
     p.add_argument("--tie-word-embeddings", dest="tie_word_embeddings", action="store_true", default=True)
     p.add_argument("--no-tie-word-embeddings", dest="tie_word_embeddings", action="store_false",
-                   help="T5: untied lm_head, no rescale (T5 v1.1)")
+                   help="T5: v1.1's config, no rescale")
+    p.add_argument("--untied-lm-head", action="store_true", help="T5: lm_head with its own weights (transformers 4)")
     p.add_argument("--clone-tied", action="store_true",
                    help="GPT-2 LM, T5: the tied lm_head a copy of the embedding (HF torchscript=True), not shared")
     p.add_argument("--init-from", default=None,
@@ -111,6 +115,8 @@ def parse_args(argv=None):
         p.error("--word-embed-proj-dim is only supported for --family opt")
     if args.post_ln and args.family != "opt":
         p.error("--post-ln is only supported for --family opt")
+    if args.untied_lm_head and args.tie_word_embeddings:
+        p.error("--untied-lm-head needs --no-tie-word-embeddings")
     if (args.gated or not args.tie_word_embeddings) and args.family != "t5":
         p.error("--gated and --no-tie-word-embeddings are only supported for --family t5")
     if args.clone_tied and not ((args.family == "gpt2" and args.head == "lm") or
@@ -172,7 +178,7 @@ class Batches:
         self.family = args.family
         self.pad_id = config.pad_token_id
         # Encoder families keep drawing from [pad+1, vocab) (the files they export are unchanged).
-        self.avoid = rm.special_token_ids(args.family, config) if args.family in rm.DECODER_FAMILIES else None
+        self.avoid = hf.special_token_ids(args.family, config) if args.family in hf.DECODER_FAMILIES else None
         self.start_id = getattr(config, "decoder_start_token_id", None)
 
     def make(self, gen: torch.Generator, lengths, decoder_lengths=None):
@@ -186,12 +192,10 @@ class Batches:
         return batch
 
 
-def export(model: torch.nn.Module, mode: str, example):
-    if mode == "trace":
-        # DistilBERT's masked_fill(mask, torch.tensor(finfo.min)) is a constant, as it is when tracing HF.
-        warnings.filterwarnings("ignore", message="torch.tensor results are registered as constants")
-        return torch.jit.trace(model, example)
-    return torch.jit.script(model)
+def export(model: torch.nn.Module, example):
+    # DistilBERT's masked_fill(mask, torch.tensor(finfo.min)) is a constant, as it is in any trace of HF.
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+    return torch.jit.trace(model, example)
 
 
 def check(model, exported, args, batches: Batches) -> dict:
@@ -208,6 +212,7 @@ def check(model, exported, args, batches: Batches) -> dict:
             batch = batches.make(gen, lengths, decoder_lengths)
             want = model(*batch)
             got = exported(*batch)
+            want = want if isinstance(want, tuple) else (want,)
             if len(got) != len(want):
                 raise SystemExit(f"check: {len(got)} outputs, eager has {len(want)}")
             for g, w in zip(got, want):
@@ -247,21 +252,24 @@ def init_from(model: torch.nn.Module, path: str) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
-    config = rm.make_config(
+    config = hf.make_config(
         args.family, args.layers, args.hidden, args.heads, args.intermediate, args.vocab, args.max_positions,
         args.labels, pad_id=args.pad_id, word_embed_proj_dim=args.word_embed_proj_dim, post_ln=args.post_ln,
         gated=args.gated, tie_word_embeddings=args.tie_word_embeddings,
     )
-    model = rm.build_model(args.family, config, token_types=args.token_types, head=args.head)
+    config.torchscript = True
+    model = hf.build_model(args.family, config, attn=args.attn, token_types=args.token_types, head=args.head)
     if args.perturb_norms and not args.init_from:
-        rm.perturb_norms(model)
+        hf.perturb_norms(model)
     if args.perturb_biases and not args.init_from:
-        rm.perturb_biases(model)
+        hf.perturb_biases(model)
     if args.init_from:
         init_from(model, args.init_from)
+    if args.untied_lm_head:
+        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.lm_head.weight))
     if args.clone_tied:
-        # HF with torchscript=True clones the embedding into lm_head (_tie_or_clone_weights) instead of
-        # sharing it: the file then holds two equal tensors.
+        # transformers 4.x with torchscript=True cloned the embedding into lm_head (_tie_or_clone_weights)
+        # instead of sharing it: the file then holds two equal tensors.
         model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())
     model.eval()
 
@@ -269,7 +277,7 @@ def main(argv=None) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     example = batches.make(gen, [8, 5], [6, 4])
     with torch.no_grad():
-        exported = export(model, args.mode, example)
+        exported = export(model, example)
     out_dir = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     tmp = args.out + ".tmp"
@@ -280,10 +288,10 @@ def main(argv=None) -> int:
         loaded = torch.jit.load(args.out)
         result = {
             "family": args.family,
-            "mode": args.mode,
+            "attn": args.attn,
             "out": args.out,
             "model": type(model).__name__,
-            "forward_args": rm.forward_arg_names(model),
+            "forward_args": model.forward_args,
             "pad_id": batches.pad_id,
             "num_params": sum(p.numel() for p in loaded.parameters()),
         }

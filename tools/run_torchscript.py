@@ -1,9 +1,9 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Load a TorchScript model in Python and print its logits on a padded batch, as JSON.
 
-Usage (Debian's PyTorch 1.13; the python3 first on PATH may have no torch):
+Usage (any python with torch; the tests use tools/setup.sh's .venv):
 
-    /usr/bin/python3 tools/run_torchscript.py MODEL.pt --ids "101,2023,102" [--ids "101,7592,2088,999,102" ...]
+    .venv/bin/python tools/run_torchscript.py MODEL.pt --ids "101,2023,102" [--ids "101,7592,2088,999,102" ...]
         [--pad-id 0] [--token-types "0,0,0" ...] [--decoder-ids "0,363" ...] [--decoder-start-id 0]
 
 Each --ids is one sequence of token ids; the batch is right-padded with --pad-id (default 0; RoBERTa's
@@ -23,8 +23,12 @@ that a model written by lwm loads and runs in Python.
 import argparse
 import json
 import sys
+import warnings
 
 import torch
+
+# torch 2.x deprecates TorchScript (FutureWarning on every torch.jit.load) but loads it; keep the output JSON only.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
 
 
 def parse_id_list(text: str, what: str):

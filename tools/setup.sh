@@ -7,11 +7,13 @@
 #   --demo        after building, run tools/demo.sh (fine-tune and evaluate a small BERT on SST-2)
 #
 # Environment:
-#   LWM_CMAKE_ARGS  extra arguments for the CMake configure step (CI: -DLWM_WERROR=ON;
-#                   an upstream LibTorch: -DCMAKE_PREFIX_PATH=/path/to/libtorch)
+#   LWM_PYTHON      a python that already has torch (and, for the tests, transformers): lwm builds against
+#                   its LibTorch and nothing is installed into it. Default: the project's own virtual
+#                   environment .venv/, made here with the pinned requirements.txt (torch 2.15.0 from PyPI).
+#   LWM_CMAKE_ARGS  extra arguments for the CMake configure step (CI: -DLWM_WERROR=ON; -DLWM_CUDA=ON)
 #
-# Idempotent: apt is skipped when every package is already installed, and the build is incremental.
-# Works from any directory.
+# Idempotent: apt is skipped when every package is already installed, pip when .venv already holds
+# requirements.txt, and the build is incremental. Works from any directory.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,11 +39,10 @@ done
 log() { printf '\n==> %s\n' "$*"; }
 
 PACKAGES=(
-  cmake ninja-build g++
-  libtorch-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libicu-dev libpcre2-dev
+  cmake ninja-build g++ pkg-config python3 python3-venv
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libicu-dev libpcre2-dev
   libsentencepiece-dev sentencepiece
-  libopenblas0-openmp libtcmalloc-minimal4
-  python3-torch python3-numpy
+  libtcmalloc-minimal4
 )
 
 # Run a command as root (directly when we are root, through sudo otherwise).
@@ -79,20 +80,36 @@ if [[ "$INSTALL" -eq 1 ]]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
   fi
 
-  # ------------------------------------------------------------------------------ BLAS -> OpenBLAS
-  # Debian's libtorch links the generic libblas.so.3; the reference BLAS is much slower than OpenBLAS.
-  multiarch="$(uname -m)-linux-gnu"
-  for lib in libblas.so.3 liblapack.so.3; do
-    target="/usr/lib/${multiarch}/openblas-openmp/${lib}"
-    if [[ -e "$target" ]]; then
-      current="$(update-alternatives --query "${lib}-${multiarch}" 2>/dev/null | sed -n 's/^Value: //p' || true)"
-      if [[ "$current" != "$target" ]]; then
-        log "Pointing ${lib} at OpenBLAS (${target})"
-        as_root update-alternatives --set "${lib}-${multiarch}" "$target"
-      fi
-    fi
-  done
 fi
+
+# --------------------------------------------------------------------------------------- python, torch
+# LibTorch comes from PyPI's torch wheel; the tests also need transformers. A python the user names is used
+# as it is; otherwise .venv/ gets requirements.txt (about 3 GB to download, 5.6 GB installed).
+if [[ -n "${LWM_PYTHON:-}" ]]; then
+  PYTHON="$LWM_PYTHON"
+  "$PYTHON" -c 'import torch' 2>/dev/null || {
+    echo "setup.sh: LWM_PYTHON=$PYTHON cannot import torch" >&2
+    exit 1
+  }
+  pinned="$(sed -n 's/^torch==//p' requirements.txt)"
+  have="$("$PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])')"
+  [[ "$have" == "$pinned" ]] || log "Note: LWM_PYTHON has torch $have; lwm is tested with $pinned (requirements.txt)"
+else
+  PYTHON="$ROOT/.venv/bin/python"
+  stamp="$ROOT/.venv/requirements.installed"
+  if [[ ! -x "$PYTHON" ]]; then
+    log "Making the virtual environment .venv/"
+    python3 -m venv "$ROOT/.venv"
+  fi
+  if ! cmp -s requirements.txt "$stamp"; then
+    log "Installing requirements.txt into .venv/ (torch, transformers: about 3 GB to download)"
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    cp requirements.txt "$stamp"
+  else
+    log ".venv/ already holds requirements.txt; skipping pip"
+  fi
+fi
+torch_cmake="$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 
 # -------------------------------------------------------------------------------------------- build
 extra_args=()
@@ -101,14 +118,15 @@ if [[ -n "${LWM_CMAKE_ARGS:-}" ]]; then
 fi
 
 log "Configuring (build/, Ninja, Release${LWM_CMAKE_ARGS:+, ${LWM_CMAKE_ARGS}})"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${extra_args[@]+"${extra_args[@]}"}
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_cmake" \
+  -DLWM_PYTHON="$PYTHON" ${extra_args[@]+"${extra_args[@]}"}
 
 log "Building with $(nproc) jobs"
 cmake --build build -j"$(nproc)"
 
 if [[ "$DEMO" -eq 1 ]]; then
   log "Running the demo (tools/demo.sh)"
-  "$ROOT/tools/demo.sh"
+  LWM_PYTHON="$PYTHON" "$ROOT/tools/demo.sh"
 fi
 
 log "Done. The CLI is build/compress; run the tests with tools/test.sh --no-install"

@@ -92,7 +92,7 @@ int run_inspect(const InspectArgs& args) {
             << "  forward(";
   for (size_t i = 0; i < s.forward_args.size(); ++i) std::cout << (i ? ", " : "") << s.forward_args[i];
   const std::string out = lm ? "lm_logits" : "logits";
-  std::cout << ") -> " << (s.returns_tuple ? "(" + out + ",)" : out)
+  std::cout << ") -> " << (!s.output_key.empty() ? "{\"" + s.output_key + "\": " + out + "}" : s.returns_tuple ? "(" + out + ",)" : out)
             << (lm && !s.label_tokens.empty() ? "; classify(input_ids, attention_mask) -> label scores" : "") << "\n"
             << "  parameters " << with_commas(params) << ", file " << with_commas(bytes) << " bytes\n"
             << (m.frozen ? std::string("  frozen int8 model written by lwm: spec read from the file, not rebuilt\n")

@@ -11,7 +11,7 @@ namespace lwm {
 
 std::string select_quantized_engine() {
   const auto& supported = at::globalContext().supportedQEngines();
-  for (at::QEngine engine : {at::QEngine::ONEDNN, at::QEngine::FBGEMM, at::QEngine::QNNPACK}) {
+  for (at::QEngine engine : {at::QEngine::X86, at::QEngine::FBGEMM, at::QEngine::ONEDNN, at::QEngine::QNNPACK}) {
     if (std::find(supported.begin(), supported.end(), engine) != supported.end()) {
       at::globalContext().setQEngine(engine);
       std::string name = c10::toString(engine);
@@ -20,7 +20,7 @@ std::string select_quantized_engine() {
       return name;
     }
   }
-  throw ModelError("cannot quantize: this LibTorch build has no quantized engine (onednn, fbgemm or qnnpack)");
+  throw ModelError("cannot quantize: this LibTorch build has no quantized engine (x86, fbgemm, onednn or qnnpack)");
 }
 
 c10::IValue pack_int8_linear(const torch::Tensor& weight, const torch::Tensor& bias) {

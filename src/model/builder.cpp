@@ -110,25 +110,13 @@ std::string lm_logits(const ModelSpec& spec, const std::string& x) {
   return "torch.linear(" + x + ", " + self_path(spec.names.word_embeddings) + ".weight)";
 }
 
-// The int8 projection every module of a BuildOptions::int8 model defines. quantized::linear_dynamic on
-// onednn (PyTorch 1.13) builds oneDNN code for each new [rows, in] shape it meets, then caches it, so
-// variable-length batches paid that on most calls. Rows are therefore padded with zeros to a few shapes: a
-// multiple of 64 (every batch-1 input of up to 64 tokens is one shape), of 128 from 512 rows, 256 from 1024,
-// ... (at most 25% padding, 4 shapes per doubling), and cut back after the call. Measured: a pruned
-// student's batch-1 forward over varied lengths went from 69 ms to 19 ms (docs/measurement.md). Zero rows
-// can only widen the per-call activation range to include 0, which LayerNorm and GELU outputs already do.
+// The int8 projection every module of a BuildOptions::int8 model defines: quantized::linear_dynamic with
+// reduce_range, as PyTorch's own dynamic Linear (torch.ao.nn.quantized.dynamic.Linear) calls it: activations
+// are quantized per call to 7 bits, so that FBGEMM's AVX2 kernels (u8 x s8 pairs summed in 16 bits) cannot
+// saturate on CPUs without VNNI.
 constexpr const char* kInt8Linear = R"(
 def int8_linear(self, x: Tensor, w: __torch__.torch.classes.quantized.LinearPackedParamsBase) -> Tensor:
-    rows = x.reshape(-1, x.size(-1))
-    n = rows.size(0)
-    step = 64
-    while step * 8 <= n:
-        step = step * 2
-    padded = torch.constant_pad_nd(rows, [0, 0, 0, (n + step - 1) // step * step - n], 0.0)
-    y = quantized.linear_dynamic(padded, w, False)
-    shape = x.size()[:-1]
-    shape.append(y.size(1))
-    return y[:n].reshape(shape)
+    return quantized.linear_dynamic(x, w, True)
 )";
 
 // Resolves `quantized.` in the sources to the quantized:: operators (define()'s default resolver knows only
@@ -382,7 +370,9 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
   if (hidden_states) {
     s << "    return logits, hidden\n";
   } else {
-    s << (spec.returns_tuple ? "    return (logits,)\n" : "    return logits\n");
+    s << (!spec.output_key.empty() ? "    return {\"" + spec.output_key + "\": logits}\n"
+          : spec.returns_tuple     ? "    return (logits,)\n"
+                                   : "    return logits\n");
   }
   return s.str();
 }

@@ -102,6 +102,21 @@ std::optional<int> attention_heads(const torch::jit::Module& attention, const st
   return found;
 }
 
+std::vector<double> top_level_constant_factors(const torch::jit::Module& module) {
+  std::vector<double> out;
+  const auto mul = c10::Symbol::fromQualString("aten::mul");
+  for (Node* node : module.get_method("forward").graph()->nodes()) {
+    if (node->kind() != mul || node->inputs().size() != 2) continue;
+    for (auto* in : node->inputs()) {
+      auto v = torch::jit::toIValue(in);
+      if (!v) continue;
+      if (v->isDouble()) out.push_back(v->toDouble());
+      if (v->isTensor() && v->toTensor().numel() == 1) out.push_back(v->toTensor().item<double>());
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> forward_arg_names(const torch::jit::Module& module, const std::string& method) {
   const auto& schema = module.get_method(method).function().getSchema();
   std::vector<std::string> names;
@@ -112,6 +127,15 @@ std::vector<std::string> forward_arg_names(const torch::jit::Module& module, con
 bool forward_returns_tuple(const torch::jit::Module& module) {
   const auto& schema = module.get_method("forward").function().getSchema();
   return schema.returns().size() == 1 && schema.returns()[0].type()->kind() == c10::TypeKind::TupleType;
+}
+
+std::string forward_output_key(const torch::jit::Module& module) {
+  auto graph = module.get_method("forward").graph();
+  if (graph->outputs().size() != 1) return "";
+  Node* producer = graph->outputs()[0]->node();
+  if (producer->kind() != c10::Symbol::fromQualString("prim::DictConstruct") || producer->inputs().empty()) return "";
+  auto key = torch::jit::toIValue(producer->input(0));
+  return key && key->isString() ? key->toStringRef() : "";
 }
 
 std::optional<torch::jit::Module> find_submodule(const torch::jit::Module& root, const std::string& path) {

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/versions.h>
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 
@@ -27,21 +29,39 @@ torch::jit::Module load_torchscript(const fs::path& path) {
       throw ModelError(path.string() + ": not a TorchScript file (expected a zip archive written by torch.jit.save)");
     }
   }
+  const std::string newer = std::string(" (") + "this lwm is built against LibTorch " + TORCH_VERSION +
+                            ", which reads TorchScript file format versions up to " +
+                            std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) +
+                            "): a file saved by a newer PyTorch needs lwm built against it (LWM_PYTHON=... "
+                            "tools/setup.sh)";
   try {
     auto module = torch::jit::load(path.string(), torch::kCPU);
     module.eval();
     return module;
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
+    // PyTorchStreamReader: "Attempted to read a PyTorch file with version N, but the maximum supported ..."
+    const std::string marker = "Attempted to read a PyTorch file with version ";
+    if (auto at = what.find(marker); at != std::string::npos) {
+      const std::string version = what.substr(at + marker.size(), what.find(',', at) - at - marker.size());
+      throw ModelError(path.string() + ": file format version " + version + newer);
+    }
+    what = what.substr(what.find_first_not_of(" \n"));
     throw ModelError(path.string() + ": not a loadable TorchScript file: " + what.substr(0, what.find('\n')));
   } catch (const std::exception& e) {
     // The TorchScript compiler's errors (torch::jit::ErrorReport) are not c10::Errors: typically an op this
-    // LibTorch does not know, in a file saved by a newer PyTorch.
+    // LibTorch does not know ("Unknown builtin op: aten::foo."), in a file saved by a newer PyTorch.
     std::string what = e.what();
     what = what.substr(what.find_first_not_of(" \n"));
-    what = what.substr(0, what.find_first_of(".\n"));
-    throw ModelError(path.string() + ": cannot be loaded by LibTorch " + TORCH_VERSION + ": " + what +
-                     " (a file saved by a newer PyTorch needs lwm built against that LibTorch)");
+    what = what.substr(0, what.find('\n'));
+    if (!what.empty() && what.back() == '.') what.pop_back();
+    std::string version = "unknown";
+    try {
+      version = std::to_string(caffe2::serialize::PyTorchStreamReader(path.string()).version());
+    } catch (const std::exception&) {
+    }
+    throw ModelError(path.string() + ": cannot be loaded: " + what + "; its file format version is " + version +
+                     newer);
   }
 }
 

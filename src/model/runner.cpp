@@ -42,7 +42,13 @@ torch::Tensor ModelRunner::logits(const torch::Tensor& input_ids, const torch::T
   auto inputs = forward_inputs(args_, input_ids, attention_mask, token_type_ids);
   c10::IValue out = module_.get_method(method_)(inputs);
   if (out.isTuple()) out = out.toTupleRef().elements().at(0);
-  if (!out.isTensor()) throw ModelError("forward() did not return logits (a tensor or a tuple starting with one)");
+  if (out.isGenericDict() && !out.toGenericDict().empty()) {
+    const auto dict = out.toGenericDict();
+    out = dict.contains("logits") ? dict.at("logits") : dict.begin()->value();
+  }
+  if (!out.isTensor()) {
+    throw ModelError("forward() did not return logits (a tensor, a tuple starting with one, or a dict of them)");
+  }
   return out.toTensor();
 }
 

@@ -97,6 +97,7 @@ nlohmann::json ModelSpec::to_json() const {
           {"forward_args", forward_args},
           {"returns_tuple", returns_tuple},
           {"layers", layers_json}};
+  if (!output_key.empty()) j["output_key"] = output_key;
   if (encoder_decoder) {
     j["encoder_decoder"] = true;
     j["norm_kind"] = to_string(norm_kind);
@@ -137,6 +138,7 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   s.head_out_bias = j.value("head_out_bias", true);
   s.forward_args = j.at("forward_args").get<std::vector<std::string>>();
   s.returns_tuple = j.at("returns_tuple");
+  s.output_key = j.value("output_key", "");
   for (const auto& l : j.at("layers")) {
     LayerSpec layer;
     layer.heads = l.at("heads");

@@ -106,7 +106,8 @@ CompressOutcome run_compress(const CompressArgs& args) {
     schedule.frequency = cfg.prune_frequency;
     pruner = std::make_unique<StructuredPruner>(sspec, student, cfg.prune, schedule);
     hooks.after_step = [&](int64_t step) { pruner->step(step - 1); };
-    hooks.can_keep = [&](int64_t step) { return step - 1 >= schedule.end_step; };
+    // By value: `schedule` ends with this block, the hook lives on in the training loop.
+    hooks.can_keep = [end_step = schedule.end_step](int64_t step) { return step - 1 >= end_step; };
     hooks.progress_detail = [&] {
       const auto s = pruner->current_sparsity();
       char buf[96];
@@ -137,6 +138,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
   }
   const int64_t fp32_parameters = count_parameters(final_model);
   nlohmann::json int8_summary(nullptr);
+  const torch::jit::Module fp32_model = final_model;  // with int8: measured too, to say what int8 bought
   if (cfg.int8) {
     spdlog::info("stage 4/5: int8 dynamic quantization ({} engine)", select_quantized_engine());
     BuildOptions int8;
@@ -176,6 +178,18 @@ CompressOutcome run_compress(const CompressArgs& args) {
     auto saved = load_torchscript(staged);
     ModelMeasurement student_m = measure_model(saved, staged, data.task, eval_data, pad, measure_options(cfg));
     student_m.parameters = fp32_parameters;  // int8 weights are packed constants, not parameters
+    if (cfg.int8) {
+      // The same student before int8, measured right after it: int8's own gain, free of the teacher's noise.
+      const fs::path fp32_staged = args.out / ".model-fp32.pt.staged";
+      fp32_model.save(fp32_staged.string());
+      ModelMeasurement fp32_m = measure_model(load_torchscript(fp32_staged), fp32_staged, data.task, eval_data, pad,
+                                              measure_options(cfg));
+      std::error_code ignore;
+      fs::remove(fp32_staged, ignore);
+      int8_summary["fp32_student"] = fp32_m.to_json();
+      int8_summary["relative_to_fp32"] = relative_json(fp32_m, student_m);
+      int8_summary["relative_to_fp32"]["note"] = "int8 student / the same student in fp32, measured in the same run";
+    }
     ReportInputs in{args, teacher.spec, final_spec, kept, teacher_m, student_m, trained,
                     pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference, int8_summary, run_energy};
     outcome.report = compress_report(in);

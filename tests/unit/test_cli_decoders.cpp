@@ -28,7 +28,7 @@ TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
   const bool lm = GetParam() == "gpt2_lm";
   const std::string family = lm ? "gpt2" : GetParam();
   // GPT-2's vocabulary (50257 ids, pad = <|endoftext|> = 50256) for both families.
-  auto init = test::reference_model(family, "trace", lm ? "--vocab 50257 --head lm --clone-tied" : "--vocab 50257", 4);
+  auto init = test::reference_model(family, "sdpa", lm ? "--vocab 50257 --head lm --clone-tied" : "--vocab 50257", 4);
   ASSERT_FALSE(init.empty());
   const fs::path dir = test::models_dir() / "e2e" / ("decoder-" + GetParam());
   fs::remove_all(dir);
@@ -77,13 +77,13 @@ TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
 
   // Same inputs and output structure as the teacher, in Python; padded with the model's pad id.
   std::string py;
-  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+  ASSERT_EQ(test::run_command(test::python() + " " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
                                   " " + (student / "model.pt").string() +
                                   " --pad-id 50256 --ids 15496,995,318,1049 --ids 40,588",
                               &py),
             0)
       << py;
-  json pj = json::parse(py);
+  json pj = test::last_json_line(py);
   ASSERT_EQ(pj["logits"].size(), 2u);
   if (lm) {
     // forward() as the teacher's: LM logits [B, T, vocab]; classify(): [B, labels] log-probabilities.
@@ -102,7 +102,7 @@ INSTANTIATE_TEST_SUITE_P(Families, CliDecoder, ::testing::Values("gpt2", "opt", 
 
 // A BERT WordPiece vocabulary pads with 0: a GPT-2 model would read that padding as text.
 TEST(CliDecoderBadInput, TokenizerThatPadsWithAnotherIdIsRefused) {
-  auto init = test::reference_model("gpt2", "trace", "--vocab 50257", 4);
+  auto init = test::reference_model("gpt2", "sdpa", "--vocab 50257", 4);
   ASSERT_FALSE(init.empty());
   std::string out;
   const int code = compress("evaluate --model " + init.string() + " --task sst2 --eval " + sst2("dev") +
@@ -114,7 +114,7 @@ TEST(CliDecoderBadInput, TokenizerThatPadsWithAnotherIdIsRefused) {
 
 // A GPT-2 language model scores one next token per label: a label word of several BPE tokens is refused.
 TEST(CliDecoderBadInput, LabelWordOfSeveralTokensIsRefusedForALanguageModel) {
-  auto init = test::reference_model("gpt2", "trace", "--vocab 50257 --head lm --clone-tied", 4);
+  auto init = test::reference_model("gpt2", "sdpa", "--vocab 50257 --head lm --clone-tied", 4);
   ASSERT_FALSE(init.empty());
   std::string out;
   const int code = compress("evaluate --model " + init.string() + " --task sst2 --eval " + sst2("dev") +

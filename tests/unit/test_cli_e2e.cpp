@@ -39,7 +39,7 @@ fs::path teacher() {
   static fs::path path = [] {
     auto out = test::models_dir() / "e2e-teacher.pt";
     if (!fs::exists(out)) {
-      auto init = test::reference_model("bert", "trace", "", 4);
+      auto init = test::reference_model("bert", "sdpa", "", 4);
       CliRun r = compress("finetune --quiet --model " + init.string() + " --task sst2 --train " + sst2("train") +
                        " --eval " + sst2("dev") + " --tokenizer " + vocab() +
                        " --limit-train 512 --limit-eval 128 --epochs 1 --lr 1e-3 --max-length 32 --out " +
@@ -52,7 +52,7 @@ fs::path teacher() {
 }
 
 TEST(CliInspect, PrintsSpecAndJson) {
-  auto model = test::reference_model("distilbert", "script");
+  auto model = test::reference_model("distilbert", "eager");
   CliRun text = compress("inspect " + model.string());
   ASSERT_EQ(text.code, 0) << text.output;
   EXPECT_NE(text.output.find("distilbert sequence classifier, 2 layers, hidden 64"), std::string::npos) << text.output;
@@ -69,7 +69,7 @@ TEST(CliInspect, PrintsSpecAndJson) {
 
 TEST(CliFinetune, TrainsATeacherThatLoadsInPython) {
   auto dir = scratch("finetune");
-  auto init = test::reference_model("bert", "trace");
+  auto init = test::reference_model("bert", "sdpa");
   CliRun r = compress("finetune --quiet --model " + init.string() + " --task sst2 --train " + sst2("train") + " --eval " +
                    sst2("dev") + " --tokenizer " + vocab() +
                    " --limit-train 256 --limit-eval 64 --epochs 2 --lr 1e-3 --max-length 32 --out " +
@@ -81,7 +81,7 @@ TEST(CliFinetune, TrainsATeacherThatLoadsInPython) {
   EXPECT_GT(m["tokens_per_s"].get<double>(), 0);
   EXPECT_TRUE(m["eval"].contains("accuracy"));
   std::string out;
-  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+  ASSERT_EQ(test::run_command(test::python() + " " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
                                   " " + (dir / "t.pt").string() + " --ids 101,2023,3185,2003,2307,102",
                               &out),
             0)
@@ -123,7 +123,7 @@ TEST(CliBadInput, EachGivesOneLineAndItsExitCode) {
   std::ofstream(dir / "text.pt") << "not a model\n";
   std::ofstream(dir / "small_vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n";
   // A vocabulary larger than the model's embedding: the BERT vocab against a --vocab 1000 model.
-  auto small_model = test::reference_model("bert", "trace", "--vocab 1000");
+  auto small_model = test::reference_model("bert", "sdpa", "--vocab 1000");
   struct Case {
     std::string args;
     int code;
@@ -193,12 +193,12 @@ TEST(CliCompress, StudentIsSmallerFasterAndLoadsInPython) {
   EXPECT_LE(j["stages"]["shrink"]["max_abs_logit_difference_vs_masked"].get<double>(), 1e-4);
   // Loads and runs in Python with torch.jit.load, same inputs and output structure.
   std::string py;
-  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+  ASSERT_EQ(test::run_command(test::python() + " " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
                                   " " + out + "/model.pt --ids 101,2023,3185,2003,2307,102 --ids 101,2919,102",
                               &py),
             0)
       << py;
-  json pj = json::parse(py);
+  json pj = test::last_json_line(py);
   EXPECT_EQ(pj["logits"].size(), 2u);
   EXPECT_EQ(pj["logits"][0].size(), 2u);
   // And it can be inspected and re-imported by lwm itself.
@@ -250,7 +250,7 @@ TEST(CliCompress, Int8StudentIsSmallerAndLoadsInPython) {
   EXPECT_EQ(int8["min_weights"].get<int>(), 0);
   EXPECT_LT(j["relative"]["size"].get<double>(), 1.0);
   std::string py;
-  EXPECT_EQ(test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+  EXPECT_EQ(test::run_command(test::python() + " " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
                                   " " + out + "/model.pt --ids 101,2023,3185,2003,2307,102",
                               &py),
             0)

@@ -32,7 +32,7 @@ void write_keyword_task(const fs::path& file, int rows, int seed) {
 }
 
 TEST(CliT5, FinetunesByLabelWordsAndCompressesEveryStage) {
-  auto init = test::reference_model("t5", "trace", "--vocab 8000", 4);
+  auto init = test::reference_model("t5", "sdpa", "--vocab 8000", 4);
   ASSERT_FALSE(init.empty());
   const fs::path dir = test::models_dir() / "e2e" / "t5";
   fs::remove_all(dir);
@@ -100,7 +100,7 @@ TEST(CliT5, FinetunesByLabelWordsAndCompressesEveryStage) {
       "import sys, torch; m = torch.jit.load(sys.argv[1]); ids = torch.tensor([[71, 12, 95, 1], [40, 1, 0, 0]]); "
       "mask = (ids != 0).long(); dec = torch.zeros(2, 1, dtype=torch.long); out = m(ids, mask, dec); "
       "print(tuple(out[0].shape), tuple(out[1].shape), tuple(m.classify(ids, mask).shape))";
-  ASSERT_EQ(test::run_command("/usr/bin/python3 -c '" + script + "' " + (student / "model.pt").string(), &py), 0) << py;
+  ASSERT_EQ(test::run_command(test::python() + " -c '" + script + "' " + (student / "model.pt").string(), &py), 0) << py;
   EXPECT_NE(py.find("(2, 1, 8000) (2, 4, 48) (2, 2)"), std::string::npos) << py;
 
   // The int8 student evaluates on its own (its spec and label words come from the file).
@@ -113,7 +113,7 @@ TEST(CliT5, FinetunesByLabelWordsAndCompressesEveryStage) {
 }
 
 TEST(CliT5BadInput, WordPieceTokenizerIsRefused) {
-  auto init = test::reference_model("t5", "trace", "--vocab 8000", 4);
+  auto init = test::reference_model("t5", "sdpa", "--vocab 8000", 4);
   ASSERT_FALSE(init.empty());
   std::string out;
   const int code = compress("evaluate --model " + init.string() + " --task sst2 --eval " + sst2("dev") +

@@ -36,7 +36,7 @@ TEST(LayerSelection, RefusesImpossibleRequests) {
 }
 
 TEST(LayerRemoval, StudentStartsFromTheKeptTeacherLayers) {
-  ImportedModel m = import_model(test::reference_model("bert", "trace", "", 4));
+  ImportedModel m = import_model(test::reference_model("bert", "sdpa", "", 4));
   auto [spec, weights] = remove_layers(m.spec, m.weights, {1, 3});
   EXPECT_EQ(spec.num_layers(), 2);
   const std::string q = ".attention.self.query.weight";

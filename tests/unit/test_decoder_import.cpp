@@ -69,17 +69,17 @@ TEST_P(DecoderImport, SpecMatchesExportAndRebuildIsFaithful) {
 INSTANTIATE_TEST_SUITE_P(
     Families, DecoderImport,
     ::testing::Values(
-        DecoderCase{"gpt2_trace", "gpt2", "trace", "", Family::Gpt2, NormPlacement::Pre, Activation::GeluTanh, 30521,
+        DecoderCase{"gpt2_sdpa", "gpt2", "sdpa", "", Family::Gpt2, NormPlacement::Pre, Activation::GeluTanh, 30521,
                     true, false},
-        DecoderCase{"gpt2_script", "gpt2", "script", "", Family::Gpt2, NormPlacement::Pre, Activation::GeluTanh,
+        DecoderCase{"gpt2_eager", "gpt2", "eager", "", Family::Gpt2, NormPlacement::Pre, Activation::GeluTanh,
                     30521, true, false},
-        DecoderCase{"opt_trace", "opt", "trace", "", Family::Opt, NormPlacement::Pre, Activation::Relu, 30521, true,
+        DecoderCase{"opt_sdpa", "opt", "sdpa", "", Family::Opt, NormPlacement::Pre, Activation::Relu, 30521, true,
                     false},
-        DecoderCase{"opt_script", "opt", "script", "", Family::Opt, NormPlacement::Pre, Activation::Relu, 30521, true,
+        DecoderCase{"opt_eager", "opt", "eager", "", Family::Opt, NormPlacement::Pre, Activation::Relu, 30521, true,
                     false},
-        DecoderCase{"opt_post_ln", "opt", "trace", "--post-ln", Family::Opt, NormPlacement::Post, Activation::Relu,
+        DecoderCase{"opt_post_ln", "opt", "sdpa", "--post-ln", Family::Opt, NormPlacement::Post, Activation::Relu,
                     30521, false, false},
-        DecoderCase{"opt_projections", "opt", "trace", "--word-embed-proj-dim 32", Family::Opt, NormPlacement::Pre,
+        DecoderCase{"opt_projections", "opt", "sdpa", "--word-embed-proj-dim 32", Family::Opt, NormPlacement::Pre,
                     Activation::Relu, 30521, true, true}),
     [](const auto& info) { return info.param.name; });
 
@@ -104,8 +104,8 @@ TEST_P(Gpt2LanguageModel, ImportsTiedAndRebuildsFaithfully) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Exports, Gpt2LanguageModel,
-                         ::testing::Values(std::make_pair("trace", ""), std::make_pair("trace", " --clone-tied"),
-                                           std::make_pair("script", "")),
+                         ::testing::Values(std::make_pair("sdpa", ""), std::make_pair("sdpa", " --clone-tied"),
+                                           std::make_pair("eager", "")),
                          [](const auto& info) {
                            return std::string(info.param.first) + (info.param.second.empty() ? "_shared" : "_cloned");
                          });
@@ -113,7 +113,7 @@ INSTANTIATE_TEST_SUITE_P(Exports, Gpt2LanguageModel,
 // With label words, classify() is each label token's log-probability as the next token after each row's last
 // attended token, from the teacher file's own LM logits; padding does not change it.
 TEST(Gpt2LanguageModel, ClassifyScoresTheLabelTokensAfterTheLastToken) {
-  ImportedModel m = import_model(test::reference_model("gpt2", "trace", "--head lm"));
+  ImportedModel m = import_model(test::reference_model("gpt2", "sdpa", "--head lm"));
   m.spec.label_tokens = {{523}, {4012}, {77}};
   m.spec.num_labels = 3;
   auto native = build_module(m.spec, m.weights);
@@ -156,7 +156,7 @@ TEST(Gpt2LanguageModel, ClassifyScoresTheLabelTokensAfterTheLastToken) {
 }
 
 TEST(Gpt2LanguageModel, LabelWordsOfSeveralTokensAreRefusedByTheBuilder) {
-  ImportedModel m = import_model(test::reference_model("gpt2", "trace", "--head lm"));
+  ImportedModel m = import_model(test::reference_model("gpt2", "sdpa", "--head lm"));
   m.spec.label_tokens = {{523}, {77, 4012}};
   m.spec.num_labels = 2;
   try {

@@ -19,7 +19,7 @@ namespace {
 using torch::indexing::Slice;
 
 ImportedModel reference(const std::string& family = "bert") {
-  auto path = test::reference_model(family, "trace");
+  auto path = test::reference_model(family, "sdpa");
   if (path.empty()) throw std::runtime_error("reference export failed for " + family);
   return import_model(path);
 }
@@ -558,13 +558,11 @@ TEST(ShrinkSave, SavedShrunkModelReloadsAndRunsInPython) {
 
   std::string output;
   const int rc =
-      test::run_command("/usr/bin/python3 " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+      test::run_command(test::python() + " " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
                             " " + path.string() + " --ids 101,2023,2003,1037,3231,102 --ids 101,7592,102",
                         &output);
   ASSERT_EQ(rc, 0) << output;
-  // The JSON is the last line (stderr, merged in, may carry warnings before it).
-  const auto start = output.rfind('\n', output.size() >= 2 ? output.size() - 2 : 0);
-  auto json = nlohmann::json::parse(start == std::string::npos ? output : output.substr(start + 1));
+  auto json = test::last_json_line(output);
   EXPECT_EQ(json["num_params"].get<int64_t>(), parameter_count(shrunk));
   for (int i = 0; i < 2; ++i) {
     for (int j = 0; j < 2; ++j)

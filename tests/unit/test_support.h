@@ -18,17 +18,20 @@ inline std::filesystem::path models_dir() {
   return dir;
 }
 
-// Exports a reference model with tools/export_reference.py (Debian's /usr/bin/python3) once per
+// The python with the pinned torch and transformers (tools/setup.sh's virtual environment, or LWM_PYTHON).
+inline std::string python() { return LWM_PYTHON; }
+
+// Exports a reference model with tools/export_reference.py (real `transformers` classes) once per
 // build tree and returns its path. `args` are extra export flags, e.g. "--token-types".
-inline std::filesystem::path reference_model(const std::string& family, const std::string& mode,
+inline std::filesystem::path reference_model(const std::string& family, const std::string& attention,
                                              const std::string& args = "", int layers = 2) {
-  std::string tag = family + "-" + mode + "-L" + std::to_string(layers);
+  std::string tag = family + "-" + attention + "-L" + std::to_string(layers);
   for (char c : args) tag += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
   auto out = models_dir() / (tag + ".pt");
   if (!std::filesystem::exists(out)) {
     const std::string part = out.string() + ".part" + std::to_string(::getpid());
-    std::string cmd = "/usr/bin/python3 " + (source_dir() / "tools" / "export_reference.py").string() +
-                      " --family " + family + " --mode " + mode + " --layers " + std::to_string(layers) +
+    std::string cmd = python() + " " + (source_dir() / "tools" / "export_reference.py").string() +
+                      " --family " + family + " --attn " + attention + " --layers " + std::to_string(layers) +
                       " --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 --labels 2 " +
                       args + " --out " + part + " > /dev/null";
     if (std::system(cmd.c_str()) != 0) return {};
@@ -48,6 +51,15 @@ inline int run_command(const std::string& cmd, std::string* output = nullptr) {
   int status = pclose(pipe);
   if (output) *output = out;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The JSON object a tool printed as its last line (tools/run_torchscript.py), after whatever LibTorch logged
+// on stderr before it (e.g. the deprecation warning of the quantized tensor types an int8 model loads).
+inline nlohmann::json last_json_line(const std::string& output) {
+  size_t end = output.find_last_not_of("\n");
+  if (end == std::string::npos) return nlohmann::json::parse(output);
+  size_t start = output.rfind('\n', end);
+  return nlohmann::json::parse(output.substr(start == std::string::npos ? 0 : start + 1, end + 1));
 }
 
 // The compress binary (set by CTest; falls back to the build tree).

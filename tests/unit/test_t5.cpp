@@ -18,6 +18,7 @@ namespace {
 struct T5Case {
   std::string name, mode, args;
   bool gated, tied;
+  double output_scale;
 };
 
 class T5Import : public ::testing::TestWithParam<T5Case> {};
@@ -43,7 +44,7 @@ TEST_P(T5Import, SpecMatchesExportAndRebuildIsFaithful) {
   EXPECT_EQ(s.activation, c.gated ? Activation::GeluTanh : Activation::Relu);
   EXPECT_EQ(s.names.ffn_gate.empty(), !c.gated);
   EXPECT_EQ(s.names.lm_head.empty(), c.tied);
-  EXPECT_DOUBLE_EQ(s.output_scale, c.tied ? 0.125 : 1.0);
+  EXPECT_DOUBLE_EQ(s.output_scale, c.output_scale);
   EXPECT_EQ(s.forward_args, (std::vector<std::string>{"input_ids", "attention_mask", "decoder_input_ids"}));
   for (int l = 0; l < s.num_layers(); ++l) {
     EXPECT_EQ(s.layers[l].heads, 4);
@@ -58,12 +59,17 @@ TEST_P(T5Import, SpecMatchesExportAndRebuildIsFaithful) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Exports, T5Import,
-                         ::testing::Values(T5Case{"trace", "trace", "", false, true},
-                                           T5Case{"script", "script", "", false, true},
-                                           // HF's torchscript=True: lm_head.weight a copy of shared.weight
-                                           T5Case{"cloned_tie", "trace", "--clone-tied", false, true},
-                                           T5Case{"gated_untied", "trace", "--gated --no-tie-word-embeddings", true,
-                                                  false}),
+                         ::testing::Values(T5Case{"sdpa", "sdpa", "", false, true, 0.125},
+                                           T5Case{"eager", "eager", "", false, true, 0.125},
+                                           // transformers 4's torchscript=True: lm_head.weight a copy of shared
+                                           T5Case{"cloned_tie", "sdpa", "--clone-tied", false, true, 0.125},
+                                           // T5 v1.1 as transformers 5 exports it: tied, not rescaled
+                                           T5Case{"gated_v11", "sdpa", "--gated --no-tie-word-embeddings", true,
+                                                  true, 1.0},
+                                           // ... and as transformers 4 did: its own lm_head
+                                           T5Case{"gated_untied", "eager",
+                                                  "--gated --no-tie-word-embeddings --untied-lm-head", true, false,
+                                                  1.0}),
                          [](const auto& info) { return info.param.name; });
 
 // Sum over a label's target tokens of log p(token | input, previous tokens), from the exported file's own
@@ -83,7 +89,7 @@ torch::Tensor reference_scores(torch::jit::Module& hf, const torch::Tensor& ids,
 }
 
 ImportedModel t5_with_labels(const std::string& args = "") {
-  auto path = test::reference_model("t5", "trace", args);
+  auto path = test::reference_model("t5", "sdpa", args);
   ImportedModel m = import_model(path);
   // One single-piece and one three-piece label word, each ending in </s> (id 1).
   m.spec.label_tokens = {{523, 1}, {77, 4012, 1}};

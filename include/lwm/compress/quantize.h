@@ -5,16 +5,17 @@
 // calls quantized::linear_dynamic on its packed weights, activations are quantized per call, and every
 // method of the fp32 model is kept (a T5 model's classify() too). Embeddings, norms and the attention
 // matmuls stay fp32. Packed weights are re-packed on load for the process's current quantized engine, so
-// call select_quantized_engine() before loading such a model in C++; Python needs nothing where the default
-// engine is usable (onednn with Debian's torch).
+// call select_quantized_engine() before loading such a model in C++; Python needs nothing (its default engine
+// on x86 is "x86", the one chosen here).
 #include <torch/torch.h>
 
 #include <string>
 
 namespace lwm {
 
-// The quantized engine used ("onednn" where available: fastest here; qnnpack was slower than fp32),
-// else "fbgemm", else "qnnpack"; sets it process-wide (at::globalContext().setQEngine) and returns its
+// The quantized engine used: "x86" where available (PyTorch's default on x86 since 2.0: FBGEMM's kernels for
+// dynamic Linear; measured faster than onednn at batch 1 in docs/measurement.md), else "fbgemm", "onednn",
+// "qnnpack"; sets it process-wide (at::globalContext().setQEngine) and returns its
 // lowercase name, as Python's torch.backends.quantized.engine spells it. ModelError if the LibTorch
 // build has none of them.
 std::string select_quantized_engine();

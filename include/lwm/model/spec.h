@@ -116,9 +116,11 @@ struct ModelSpec {
   std::vector<std::vector<int64_t>> label_tokens;
   std::vector<LayerSpec> layers;
   // The teacher's forward() argument names, in order (input_ids, attention_mask[, token_type_ids]),
-  // and whether it returns a tuple (Hugging Face's torchscript=True) or a bare logits tensor.
+  // and how it returns the logits: a tuple (Hugging Face's return_dict=False / torchscript=True), a dict
+  // {output_key: logits} (a ModelOutput traced with strict=False) or a bare tensor.
   std::vector<std::string> forward_args;
   bool returns_tuple = true;
+  std::string output_key;  // non-empty: forward() returns {output_key: logits}
 
   int num_layers() const { return static_cast<int>(layers.size()); }
   int num_decoder_layers() const;

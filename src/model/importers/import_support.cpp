@@ -104,6 +104,7 @@ void read_forward_signature(const torch::jit::Module& module, ModelSpec& spec) {
     throw ModelError("forward() has no 'input_ids' argument");
   }
   spec.returns_tuple = forward_returns_tuple(module);
+  spec.output_key = forward_output_key(module);
 }
 
 bool tied_copy(const Weights& w, const std::string& copy, const std::string& original) {

@@ -117,7 +117,13 @@ class T5Importer : public FamilyImporter {
     } else if (module.hasattr("output_scale") && module.attr("output_scale").isDouble()) {
       spec.output_scale = module.attr("output_scale").toDouble();  // lwm's: the teacher's, whatever hidden is now
     } else {
-      spec.output_scale = 1.0 / std::sqrt(static_cast<double>(spec.hidden));
+      // Tied: the original T5 rescales the decoder output by d_model^-0.5 first; T5 v1.1 as transformers 5
+      // exports it (tied too) does not. The export's forward() says which.
+      const double rescale = 1.0 / std::sqrt(static_cast<double>(spec.hidden));
+      spec.output_scale = 1.0;
+      for (double f : top_level_constant_factors(module)) {
+        if (std::abs(f - rescale) <= 1e-6 * rescale) spec.output_scale = rescale;
+      }
     }
 
     // The relative bias tables give the head counts: [buckets, heads] in each stack's first block.
