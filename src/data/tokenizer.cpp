@@ -1,5 +1,7 @@
 #include "lwm/data/tokenizer.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -100,13 +102,19 @@ void truncate_longest_first(std::vector<int64_t>& a, std::vector<int64_t>& b, bo
     if (a.size() > budget) a.resize(budget);
     return;
   }
-  while (a.size() + b.size() > budget) {
-    if (a.size() > b.size()) {
-      a.pop_back();
-    } else {
-      b.pop_back();
-    }
+  if (a.size() + b.size() <= budget) return;
+  // Hugging Face tokenizers' TruncationStrategy::LongestFirst (tokenizers/src/utils/truncation.rs): the longer
+  // text is cut down to what the shorter leaves (never below the shorter's length); if both must be cut, the
+  // shorter keeps budget / 2 and the longer the rest. A counts as the shorter on a tie.
+  const bool a_shorter = a.size() <= b.size();
+  size_t n1 = a_shorter ? a.size() : b.size();  // the shorter
+  size_t n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
+  if (n1 + n2 > budget) {
+    n1 = budget / 2;
+    n2 = n1 + budget % 2;
   }
+  a.resize(std::min(a.size(), a_shorter ? n1 : n2));
+  b.resize(std::min(b.size(), a_shorter ? n2 : n1));
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::string& family) {

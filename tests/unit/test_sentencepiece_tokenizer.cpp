@@ -114,11 +114,11 @@ TEST(SentencePieceTokenizer, TruncationCountsTheEosTokens) {
   EXPECT_EQ(t5().encode(text, "", 0).ids.size(), 12u);  // <= 0: no truncation
   EXPECT_EQ(t5().encode(text, "", -1).ids.size(), 12u);
 
-  // Pairs, longest-first: A = the movie (2), B = is terrible and boring (4).
+  // Pairs, longest-first as HF tokenizers cuts them: A = the movie (2), B = is terrible and boring (4).
   const std::string a = "the movie", b = "is terrible and boring";
   EXPECT_EQ(t5().encode(a, b, 8).ids, (Ids{3, 26, EOS, 13, 1097, 7, 492, EOS}));  // fits
   EXPECT_EQ(t5().encode(a, b, 6).ids, (Ids{3, 26, EOS, 13, 1097, EOS}));          // B cut to A's length
-  EXPECT_EQ(t5().encode(a, b, 5).ids, (Ids{3, 26, EOS, 13, EOS}));                // tie: B loses first
+  EXPECT_EQ(t5().encode(a, b, 5).ids, (Ids{3, EOS, 13, 1097, EOS}));  // both cut: the shorter keeps 3 / 2
   EXPECT_EQ(t5().encode(b, a, 5).ids, (Ids{13, 1097, EOS, 3, EOS}));
   EXPECT_EQ(t5().encode(a, b, 2).ids, (Ids{EOS, EOS}));
   EXPECT_EQ(t5().encode(a, b, 6).type_ids, Ids(6, 0));

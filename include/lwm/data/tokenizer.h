@@ -27,8 +27,10 @@ class Tokenizer {
 };
 
 // Cuts token ids to fit max_length once `specials` special tokens are added (max_length <= 0: no limit):
-// a single text loses its end; a pair loses one token at a time from the end of the longer text, B on a tie
-// (Hugging Face's "longest_first" as Python transformers does it: an odd budget leaves A the extra token).
+// a single text loses its end; a pair is cut from the end of the longer text down to what the shorter leaves,
+// and if both must be cut the shorter keeps budget / 2 and the longer the rest (A counts as the shorter on a
+// tie): Hugging Face tokenizers' "longest_first", which every transformers 5 tokenizer (and every fast one
+// before) runs. (transformers' Python backend instead gives an odd budget's spare token to A.)
 // UsageError when max_length leaves no room for the special tokens. `pair` false: a single text (`b` unused).
 void truncate_longest_first(std::vector<int64_t>& a, std::vector<int64_t>& b, bool pair, int max_length,
                             size_t specials);
