@@ -193,8 +193,10 @@ class Batches:
 
 
 def export(model: torch.nn.Module, example):
-    # DistilBERT's masked_fill(mask, torch.tensor(finfo.min)) is a constant, as it is in any trace of HF.
+    # DistilBERT's masked_fill(mask, torch.tensor(finfo.min)) is a constant, as it is in any trace of HF; torch
+    # 2.x and transformers 5 deprecate TorchScript and some config names (FutureWarning), but trace as before.
     warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
     return torch.jit.trace(model, example)
 
 
