@@ -159,8 +159,8 @@ print("%time: the whole eval pass at batch 32 (the report's relative time); %tim
       "int8 Linear: Linear layers running int8 / all.\n")
 print("| model | layers | teacher acc | student acc | %accuracy | %size | %time | %time b1 | %emissions | int8 Linear | threads |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for p in presets:
-    r = json.load(open(os.path.join(results, p + ".json")))
+reports = {p: json.load(open(os.path.join(results, p + ".json"))) for p in presets}
+for p, r in reports.items():
     rel, t, s = r["relative"], r["teacher"]["measurement"], r["student"]["measurement"]
     m = rel["metric"]
     b1 = s["latency"]["batch_1"]["median_ms"] / t["latency"]["batch_1"]["median_ms"]
@@ -169,15 +169,14 @@ for p in presets:
     print(f"| {p} | {r['student']['spec']['num_layers']} | {t['metrics'][m]:.4f} | {s['metrics'][m]:.4f} | "
           f"{rel['accuracy']*100:.1f}% | {rel['size']*100:.1f}% | {rel['time']*100:.1f}% | {b1*100:.1f}% | "
           f"{rel['emissions']*100:.1f}% | {q} | {s['latency']['threads']} |")
-int8 = [p for p in presets if isinstance(json.load(open(os.path.join(results, p + ".json")))["stages"].get("int8"), dict)
-        and "relative_to_fp32" in json.load(open(os.path.join(results, p + ".json")))["stages"]["int8"]]
+int8 = [p for p, r in reports.items() if "relative_to_fp32" in (r["stages"].get("int8") or {})]
 if int8:
     print("\nint8 against the same student in fp32, measured right after it in the same run (the report's "
           "`stages.int8.relative_to_fp32`); targets: accuracy >= 99%, batch-1 latency <= 80%, eval time <= 60%.\n")
     print("| model | fp32 acc | int8 acc | int8/fp32 accuracy | int8/fp32 time b1 | int8/fp32 time | fp32 b1 ms | int8 b1 ms |")
     print("|---|---|---|---|---|---|---|---|")
     for p in int8:
-        r = json.load(open(os.path.join(results, p + ".json")))
+        r = reports[p]
         q, s = r["stages"]["int8"], r["student"]["measurement"]
         rel, f = q["relative_to_fp32"], q["fp32_student"]
         m = rel["metric"]
