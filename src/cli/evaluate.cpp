@@ -7,6 +7,8 @@
 #include "lwm/cli/commands.h"
 #include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
+#include "lwm/common/input_guard.h"
+#include "lwm/data/tokenizer_files.h"
 #include "lwm/measure/model_measurement.h"
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
@@ -16,6 +18,9 @@
 namespace lwm {
 
 int run_evaluate(const EvaluateArgs& args) {
+  std::vector<NamedPath> inputs = {{"the model (--model)", args.model}, {"the eval data (--eval)", args.eval}};
+  for (const auto& f : tokenizer_input_files(args.data.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
+  refuse_outputs_over_inputs({{"the report (--report)", args.report}}, inputs);
   if (!args.report.empty()) check_writable(args.report);
   ImportedModel m = import_model(args.model);
   TaskData data = load_task_data(args.data, m.spec);
@@ -38,7 +43,7 @@ int run_evaluate(const EvaluateArgs& args) {
   nlohmann::json report = {
       {"command", "evaluate"},
       {"model", {{"path", args.model.string()}, {"spec", m.spec.to_json()}}},
-      {"task", {{"name", data.task.name}, {"metrics", data.task.metrics}}},
+      {"task", {{"name", data.task.name}, {"metrics", data.task.metrics}, {"labels", data.task.label_names}}},
       {"data", {{"eval", args.eval.string()}, {"tokenizer", args.data.tokenizer.string()},
                 {"max_length", args.data.max_length}}},
       {"environment", environment_json()},

@@ -7,6 +7,8 @@
 #include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
 #include "lwm/common/error.h"
+#include "lwm/common/input_guard.h"
+#include "lwm/data/tokenizer_files.h"
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
@@ -15,6 +17,12 @@
 namespace lwm {
 
 int run_finetune(const FinetuneArgs& args) {
+  std::vector<NamedPath> inputs = {{"the initial model (--model)", args.model},
+                                   {"the training data (--train)", args.train},
+                                   {"the eval data (--eval)", args.eval}};
+  for (const auto& f : tokenizer_input_files(args.data.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
+  refuse_outputs_over_inputs({{"the fine-tuned model (--out)", args.out}, {"the metrics (--metrics-out)", args.metrics_out}},
+                             inputs);
   check_writable(args.out);
   if (!args.metrics_out.empty()) check_writable(args.metrics_out);
   ImportedModel m = import_model(args.model);

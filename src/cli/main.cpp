@@ -24,6 +24,30 @@ std::string one_line(std::string s) {
   return s;
 }
 
+// A CLI11 check by a NumberRule: the same rule, and the same one-line message, as the config key it sets.
+CLI::Validator number(const lwm::NumberRule& rule) {
+  return CLI::Validator(
+      [rule](std::string& text) -> std::string {
+        try {
+          lwm::parse_number("", text, rule);
+          return "";
+        } catch (const lwm::UsageError&) {
+          return "'" + text + "' is not allowed: must be " + rule.describe();
+        }
+      },
+      "");
+}
+
+CLI::Validator key_rule(const std::string& config_key) { return number(lwm::config_number_rule(config_key)); }
+
+const char* const kLabelsHelp =
+    "the model's label order, class 0 first, as the data names them (e.g. MNLI: contradiction,entailment,neutral); "
+    "default: the task's (README)";
+
+// Rows to read (0: all); threads of the intra-op pool.
+const lwm::NumberRule kLimitRule = lwm::NumberRule::integers(0, 2147483647);
+const lwm::NumberRule kThreadsRule = lwm::NumberRule::integers(1, 1024);
+
 // --KEY VALUE and --KEY=VALUE pairs left over by the parser: config overrides.
 std::vector<std::pair<std::string, std::string>> config_overrides(const std::vector<std::string>& rest) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -46,22 +70,25 @@ void add_data_options(CLI::App* cmd, lwm::DataArgs& d) {
   cmd->add_option("--task", d.task, "sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb or generic")->required();
   cmd->add_option("--tokenizer", d.tokenizer, "vocab.txt, tokenizer.json, or a directory holding one")
       ->required();
-  cmd->add_option("--max-length", d.max_length, "tokens per example after truncation")->capture_default_str();
+  cmd->add_option("--max-length", d.max_length, "tokens per example after truncation")
+      ->capture_default_str()
+      ->check(key_rule("max_length"));
+  cmd->add_option("--labels", d.labels, kLabelsHelp)->delimiter(',');
   cmd->add_option("--label-words", d.label_words, "T5, GPT-2 LM: the words scored for the labels, in label order (a,b)")
       ->delimiter(',');
 }
 
 void add_measure_options(CLI::App* cmd, lwm::MeasureArgs& m) {
-  cmd->add_option("--batch-size", m.batch_size, "eval batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", m.batch_size, "eval batch size")->capture_default_str()->check(key_rule("eval_batch_size"));
   cmd->add_option("--latency-samples", m.latency_samples, "single examples timed at batch 1")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(key_rule("latency_samples"));
   cmd->add_option("--cpu-watts", m.cpu_watts, "watts per busy core for the CPU-time energy estimate")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(key_rule("cpu_watts"));
   cmd->add_option("--carbon-intensity", m.carbon_intensity, "grid intensity in gCO2e/kWh")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(key_rule("carbon_intensity"));
 }
 
 }  // namespace
@@ -78,7 +105,7 @@ int main(int argc, char** argv) {
   bool quiet = false, verbose = false;
   app.add_option("--threads", threads, "intra-op threads (default: all cores)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(number(kThreadsRule));
   app.add_flag("-q,--quiet", quiet, "no progress or log output (errors still print)");
   app.add_flag("-v,--verbose", verbose, "debug log output");
 
@@ -92,8 +119,10 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file, "a preset, e.g. configs/1of3-layers-pruned.json");
   app.add_option("--out", compress.out, "output directory: model.pt and report.json");
   app.add_flag("--overwrite", compress.overwrite, "replace an earlier result in --out");
-  app.add_option("--limit-train", compress.limit_train, "use only the first N training examples");
-  app.add_option("--limit-eval", compress.limit_eval, "use only the first N eval examples");
+  app.add_option("--limit-train", compress.limit_train, "use only the first N training examples (0: all)")
+      ->check(number(kLimitRule));
+  app.add_option("--limit-eval", compress.limit_eval, "use only the first N eval examples (0: all)")->check(number(kLimitRule));
+  app.add_option("--labels", compress.labels, kLabelsHelp)->delimiter(',');
   app.add_option("--label-words", compress.label_words, "T5, GPT-2 LM: the words scored for the labels, in label order (a,b)")
       ->delimiter(',');
 
@@ -107,7 +136,8 @@ int main(int argc, char** argv) {
   evaluate_cmd->add_option("--model", evaluate.model, "TorchScript file")->required();
   evaluate_cmd->add_option("--eval", evaluate.eval, "eval data (GLUE .tsv, .jsonl, .csv)")->required();
   evaluate_cmd->add_option("--report", evaluate.report, "write the report JSON here");
-  evaluate_cmd->add_option("--limit", evaluate.data.limit_eval, "use only the first N eval examples");
+  evaluate_cmd->add_option("--limit", evaluate.data.limit_eval, "use only the first N eval examples (0: all)")
+      ->check(number(kLimitRule));
   add_data_options(evaluate_cmd, evaluate.data);
   add_measure_options(evaluate_cmd, evaluate.measure);
 
@@ -119,17 +149,21 @@ int main(int argc, char** argv) {
   finetune_cmd->add_option("--eval", finetune.eval, "eval data, evaluated after each epoch")->required();
   finetune_cmd->add_option("--out", finetune.out, "where to write the fine-tuned TorchScript model")->required();
   finetune_cmd->add_option("--metrics-out", finetune.metrics_out, "write training metrics JSON here");
-  finetune_cmd->add_option("--limit-train", finetune.data.limit_train, "use only the first N training examples");
-  finetune_cmd->add_option("--limit-eval", finetune.data.limit_eval, "use only the first N eval examples");
-  finetune_cmd->add_option("--epochs", t.epochs)->capture_default_str()->check(CLI::PositiveNumber);
-  finetune_cmd->add_option("--batch-size", t.batch_size)->capture_default_str()->check(CLI::PositiveNumber);
-  finetune_cmd->add_option("--lr", t.learning_rate, "peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  finetune_cmd->add_option("--weight-decay", t.weight_decay)->capture_default_str()->check(CLI::NonNegativeNumber);
+  finetune_cmd->add_option("--limit-train", finetune.data.limit_train, "use only the first N training examples (0: all)")
+      ->check(number(kLimitRule));
+  finetune_cmd->add_option("--limit-eval", finetune.data.limit_eval, "use only the first N eval examples (0: all)")
+      ->check(number(kLimitRule));
+  finetune_cmd->add_option("--epochs", t.epochs)->capture_default_str()->check(key_rule("epochs"));
+  finetune_cmd->add_option("--batch-size", t.batch_size)->capture_default_str()->check(key_rule("batch_size"));
+  finetune_cmd->add_option("--lr", t.learning_rate, "peak learning rate")->capture_default_str()->check(key_rule("learning_rate"));
+  finetune_cmd->add_option("--weight-decay", t.weight_decay)->capture_default_str()->check(key_rule("weight_decay"));
   finetune_cmd->add_option("--warmup", t.warmup_ratio, "warm-up fraction of all steps")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
-  finetune_cmd->add_option("--max-grad-norm", t.max_grad_norm, "gradient clipping (0: none)")->capture_default_str();
-  finetune_cmd->add_option("--seed", t.seed)->capture_default_str();
+      ->check(key_rule("warmup_ratio"));
+  finetune_cmd->add_option("--max-grad-norm", t.max_grad_norm, "gradient clipping (0: none)")
+      ->capture_default_str()
+      ->check(key_rule("max_grad_norm"));
+  finetune_cmd->add_option("--seed", t.seed)->capture_default_str()->check(key_rule("seed"));
   add_data_options(finetune_cmd, finetune.data);
 
   app.allow_extras();  // config overrides; the sub-commands below reject extras themselves
@@ -137,8 +171,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : static_cast<int>(lwm::ExitCode::Usage);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "compress: error: " << one_line(e.what()) << "\n";
+    return static_cast<int>(lwm::ExitCode::Usage);
   }
 
   auto logger = spdlog::stderr_color_mt("lwm");
@@ -160,6 +195,7 @@ int main(int argc, char** argv) {
       if (app.count(required) == 0) throw lwm::UsageError(std::string(required) + " is required (see --help)");
     }
     compress.quiet = quiet;
+    compress.config_file = config_file;
     compress.config = lwm::load_config(config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(config_file),
                                        config_overrides(app.remaining()));
     lwm::CompressOutcome outcome = lwm::run_compress(compress);

@@ -14,7 +14,8 @@ namespace {
 
 // The label words' token ids, into the model's spec or checked against it. T5 (encoder-decoder): each word's
 // decoder target, SentencePiece ids + </s>. A decoder-only LM (GPT-2): the one byte-level BPE token of " word",
-// the word as the next token after the text.
+// the word as the next token after the text: a space is put before a word given without one, a word given
+// with its own leading space (" negative") is encoded as given.
 std::vector<int64_t> label_word_ids(const DataArgs& args, const TaskData& data, const ModelSpec& model,
                                     const std::string& word) {
   if (model.encoder_decoder) {
@@ -30,11 +31,12 @@ std::vector<int64_t> label_word_ids(const DataArgs& args, const TaskData& data, 
     throw DataError(args.tokenizer.string() + ": a " + to_string(model.family) +
                     " language model needs its byte-level BPE tokenizer, not a " + data.tokenizer->kind() + " one");
   }
-  auto ids = bpe->token_ids(" " + word);
+  const std::string text = word.rfind(' ', 0) == 0 ? word : " " + word;
+  auto ids = bpe->token_ids(text);
   if (ids.size() != 1) {
-    throw UsageError("label word '" + word + "' is " + std::to_string(ids.size()) + " tokens with this tokenizer; a " +
-                     to_string(model.family) + " language model scores one next token per label: give one-token words "
-                     "with --label-words");
+    throw UsageError("label word '" + word + "' is encoded as '" + text + "' (the word after the text, with its space), " +
+                     "which is " + std::to_string(ids.size()) + " tokens with this tokenizer; a " + to_string(model.family) +
+                     " language model scores one next token per label: give one-token words with --label-words");
   }
   return ids;
 }
@@ -69,6 +71,7 @@ void attach_label_words(const DataArgs& args, const TaskData& data, ModelSpec& m
 TaskData load_task_data(const DataArgs& args, ModelSpec& model) {
   TaskData data;
   data.task = task_by_name(args.task);
+  if (!args.labels.empty()) data.task = with_label_order(data.task, args.labels);
   data.tokenizer = load_tokenizer(args.tokenizer, to_string(model.family));
   if (model.head != HeadType::LabelWords) {
     if (!args.label_words.empty()) {

@@ -121,7 +121,7 @@ class Reader {
                   std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (digits) {
       int index = std::stoi(std::string(s));
-      if (index < task_.num_labels()) return index;
+      if (index < task_.num_labels()) return model_class(index);
     }
     fail(line, "label '" + show(s) + "' is not in the label set of task " + task_.name +
                    " (allowed: " + join(names) + ")");
@@ -133,7 +133,15 @@ class Reader {
                      " (allowed: " + join(task_.label_names) + ", or a class index 0.." +
                      std::to_string(task_.num_labels() - 1) + ")");
     }
-    return static_cast<int>(index);
+    return model_class(static_cast<int>(index));
+  }
+
+  // A data file's class index (TaskSpec::file_label_names order) as the model's class index.
+  int model_class(int file_index) const {
+    if (task_.file_label_names.empty()) return file_index;
+    const auto& names = task_.label_names;
+    const auto it = std::find(names.begin(), names.end(), task_.file_label_names.at(static_cast<size_t>(file_index)));
+    return static_cast<int>(it - names.begin());
   }
 
   float score(size_t line, std::string_view raw) const {

@@ -1,5 +1,6 @@
 #include "lwm/data/task.h"
 
+#include <algorithm>
 #include <map>
 
 #include "lwm/common/error.h"
@@ -81,6 +82,32 @@ TaskSpec task_by_name(const std::string& name) {
   std::string known;
   for (const auto& n : known_task_names()) known += (known.empty() ? "" : ", ") + n;
   throw UsageError("unknown task '" + name + "': known tasks are " + known);
+}
+
+TaskSpec with_label_order(TaskSpec task, const std::vector<std::string>& labels) {
+  std::string known;
+  for (const auto& n : task.label_names) known += (known.empty() ? "" : ",") + n;
+  if (task.regression) throw UsageError("--labels: task '" + task.name + "' is a regression and has no labels");
+  std::vector<std::string> words;
+  std::vector<bool> used(task.label_names.size(), false);
+  for (const auto& name : labels) {
+    const auto it = std::find(task.label_names.begin(), task.label_names.end(), name);
+    const size_t i = static_cast<size_t>(it - task.label_names.begin());
+    if (it == task.label_names.end() || used[i]) {
+      throw UsageError("--labels: give each label of task '" + task.name + "' once, in the model's class order (its labels: " +
+                       known + "); '" + name + "' is " + (it == task.label_names.end() ? "not one of them" : "given twice"));
+    }
+    used[i] = true;
+    if (i < task.label_words.size()) words.push_back(task.label_words[i]);
+  }
+  if (labels.size() != task.label_names.size()) {
+    throw UsageError("--labels: task '" + task.name + "' has " + std::to_string(task.label_names.size()) + " labels (" +
+                     known + "), " + std::to_string(labels.size()) + " were given");
+  }
+  if (task.file_label_names.empty()) task.file_label_names = task.label_names;
+  task.label_names = labels;
+  if (words.size() == labels.size()) task.label_words = words;
+  return task;
 }
 
 }  // namespace lwm

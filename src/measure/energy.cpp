@@ -1,8 +1,10 @@
 #include "lwm/measure/energy.h"
 
 #include <dlfcn.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +16,7 @@
 #include <fstream>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -42,6 +45,14 @@ std::string read_line(const fs::path& file) {
   std::string text;
   if (in) std::getline(in, text);
   return text;
+}
+
+// The first field of /proc/loadavg; -1 when it cannot be read.
+double load_average_1m(const fs::path& file) {
+  std::istringstream in(read_line(file));
+  double load = -1;
+  if (!(in >> load) || !std::isfinite(load) || load < 0) return -1;
+  return load;
 }
 
 double process_cpu_seconds() {
@@ -173,6 +184,7 @@ struct EnergyMeter::Impl {
   bool started = false;
   std::chrono::steady_clock::time_point wall_start;
   double cpu_start = 0;
+  double load_start = -1;
 };
 
 EnergyMeter::EnergyMeter(EnergyOptions opts) : impl_(std::make_unique<Impl>()) {
@@ -205,6 +217,7 @@ void EnergyMeter::start() {
     if (!mj) throw std::runtime_error("energy: NVML energy counter stopped answering");
     s.nvml->start = *mj;
   }
+  s.load_start = load_average_1m(s.opts.loadavg_file);
   s.cpu_start = process_cpu_seconds();
   s.wall_start = std::chrono::steady_clock::now();
   s.started = true;
@@ -221,6 +234,8 @@ EnergyReading EnergyMeter::stop() {
   r.seconds = std::chrono::duration<double>(wall_end - s.wall_start).count();
   r.cpu_seconds = cpu_end - s.cpu_start;
   r.method = method();
+  r.load_average_1m = std::max(s.load_start, load_average_1m(s.opts.loadavg_file));
+  r.cores = static_cast<int>(std::max(0L, ::sysconf(_SC_NPROCESSORS_ONLN)));
   if (s.rapl.empty()) {
     r.joules = r.cpu_seconds * s.opts.cpu_watts_per_core;
   } else {
@@ -240,6 +255,13 @@ EnergyReading EnergyMeter::stop() {
     r.joules += static_cast<double>(*mj - s.nvml->start) * 1e-3;
   }
   return r;
+}
+
+std::string energy_trust_warning(const EnergyReading& r) {
+  if (r.load_average_1m < 0 || r.cores <= 0 || r.load_average_1m <= 1.25 * r.cores) return "";
+  return fmt::format("energy may be overstated: the machine's load average was {:.1f} on {} cores while measuring "
+                     "(other processes compete for the cores; {} counts their effect too)",
+                     r.load_average_1m, r.cores, r.method == "rapl" ? "RAPL" : "the CPU-time estimate");
 }
 
 double co2_grams(double joules, double g_per_kwh) {

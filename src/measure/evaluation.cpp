@@ -1,5 +1,11 @@
 #include "lwm/measure/evaluation.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
 #include "lwm/common/error.h"
 #include "lwm/measure/metrics.h"
 
@@ -30,6 +36,35 @@ std::map<std::string, double> task_metrics(const TaskSpec& task, const EncodedDa
   }
   if (task.regression) return compute_metrics(task.metrics, {}, {}, pred.scores, gold_scores);
   return compute_metrics(task.metrics, pred.labels, gold, {}, {});
+}
+
+std::string below_chance_warning(const TaskSpec& task, const std::vector<int>& pred, const std::vector<int>& gold) {
+  const int k = task.num_labels();
+  if (task.regression || k < 2 || pred.empty() || pred.size() != gold.size()) return "";
+  const double n = static_cast<double>(pred.size());
+  const double chance = 1.0 / k;
+  const double acc = accuracy(pred, gold);
+  if (acc >= chance - 2.0 * std::sqrt(chance * (1 - chance) / n)) return "";
+  std::string msg = fmt::format("accuracy {:.3f} on {} examples is below chance ({:.3f} for {} labels): is the label "
+                                "order the one the model was trained with?",
+                                acc, pred.size(), chance, k);
+  if (k > 6) return msg;
+  // Confusion counts, then the relabelling (model class i read as gold class order[i]) that scores best.
+  std::vector<std::vector<int64_t>> confusion(k, std::vector<int64_t>(k, 0));
+  for (size_t i = 0; i < pred.size(); ++i) {
+    if (pred[i] >= 0 && pred[i] < k && gold[i] >= 0 && gold[i] < k) ++confusion[pred[i]][gold[i]];
+  }
+  std::vector<int> order(k), best;
+  std::iota(order.begin(), order.end(), 0);
+  int64_t best_hits = -1;
+  do {
+    int64_t hits = 0;
+    for (int c = 0; c < k; ++c) hits += confusion[c][order[c]];
+    if (hits > best_hits) best_hits = hits, best = order;
+  } while (std::next_permutation(order.begin(), order.end()));
+  std::string labels;
+  for (int c = 0; c < k; ++c) labels += (c ? "," : "") + task.label_names[best[c]];
+  return msg + fmt::format(" With --labels {} it would score {:.3f}.", labels, best_hits / n);
 }
 
 std::map<std::string, double> evaluate_metrics(ModelRunner& model, const TaskSpec& task, const EncodedDataset& data,

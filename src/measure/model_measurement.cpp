@@ -1,5 +1,7 @@
 #include "lwm/measure/model_measurement.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 
 #include "lwm/measure/evaluation.h"
@@ -69,6 +71,14 @@ ModelMeasurement measure_model(torch::jit::Module module, const std::filesystem:
   m.throughput = m.examples / (pass_ms / 1000.0);
   m.latency_batch = summarize_latency(batch_ms);
   m.metrics = task_metrics(task, data, pred);
+  if (!task.regression) {
+    std::vector<int> gold;
+    for (const auto& e : data.examples) gold.push_back(e.label);
+    m.warnings.push_back(below_chance_warning(task, pred.labels, gold));
+  }
+  m.warnings.push_back(energy_trust_warning(m.energy));
+  std::erase(m.warnings, std::string());
+  for (const auto& w : m.warnings) spdlog::warn("{}: {}", path.filename().string(), w);
 
   // Batch 1: single examples spread evenly over the data (its real length mix).
   EncodedDataset sample;
@@ -110,12 +120,17 @@ nlohmann::json ModelMeasurement::to_json() const {
         {"joules_per_1000_inferences", joules_per_1000()},
         {"wall_seconds", energy.seconds},
         {"cpu_seconds", energy.cpu_seconds},
-        {"cpu_watts_per_core", cpu_watts_per_core}}},
+        {"cpu_watts_per_core", cpu_watts_per_core},
+        {"cpu_utilisation_per_thread", energy.seconds > 0 && threads > 0 ? energy.cpu_seconds / (energy.seconds * threads) : 0.0},
+        {"load_average_1m", energy.load_average_1m},
+        {"cores", energy.cores},
+        {"trusted", energy_trust_warning(energy).empty()}}},
       {"co2",
        {{"method", energy.method},
         {"grams_total", co2_grams_total()},
         {"grams_per_1000_inferences", co2_grams_per_1000()},
         {"carbon_intensity_g_per_kwh", carbon_intensity}}},
+      {"warnings", warnings},
   };
 }
 

@@ -3,179 +3,183 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
+#include <sstream>
 
 #include "lwm/common/error.h"
+#include "lwm/common/number.h"
 
 namespace lwm {
 namespace {
 
 using Json = nlohmann::json;
 
+// A string or bool key's value (numbers go through number_value). "true"/"false" from the command line too.
 template <typename T>
 T as(const std::string& key, const Json& v) {
-  try {
-    if constexpr (std::is_same_v<T, bool>) {
-      if (v.is_string()) {
-        if (v == "true") return true;
-        if (v == "false") return false;
-      }
-      if (!v.is_boolean()) throw std::invalid_argument("");
-    } else if constexpr (std::is_arithmetic_v<T>) {
-      if (!v.is_number()) throw std::invalid_argument("");
-      if constexpr (std::is_integral_v<T>) {
-        if (!v.is_number_integer()) throw std::invalid_argument("");
-      }
-    }
-    return v.get<T>();
-  } catch (const std::exception&) {
-    throw UsageError("config key '" + key + "': invalid value " + v.dump());
+  static_assert(std::is_same_v<T, bool> || std::is_same_v<T, std::string>);
+  if constexpr (std::is_same_v<T, bool>) {
+    if (v.is_boolean()) return v.get<bool>();
+    if (v == "true") return true;
+    if (v == "false") return false;
+    throw UsageError(key + ": " + v.dump() + " is not allowed: must be true or false");
+  } else {
+    if (!v.is_string()) throw UsageError(key + ": " + v.dump() + " is not allowed: must be a string");
+    return v.get<std::string>();
   }
 }
 
-double fraction(const std::string& key, const Json& v, bool allow_one) {
-  const double x = as<double>(key, v);
-  if (!(x >= 0 && (allow_one ? x <= 1 : x < 1))) {
-    throw UsageError("config key '" + key + "': " + v.dump() + " is outside [0, 1" + (allow_one ? "]" : ")"));
-  }
-  return x;
+// A number of a key with a NumberRule: JSON numbers, or text (from --KEY VALUE) read by parse_number.
+// JSON 3.0 for an integer key is refused, as "3.0" on the command line is.
+double number_value(const std::string& name, const Json& v, const NumberRule& rule) {
+  if (v.is_string()) return parse_number(name, v.get<std::string>(), rule);
+  if (v.is_number() && (!rule.integer || !v.is_number_float())) return check_number(name, v.get<double>(), rule);
+  throw UsageError(name + ": " + v.dump() + " is not allowed: must be " + rule.describe());
 }
 
-double positive(const std::string& key, const Json& v) {
-  const double x = as<double>(key, v);
-  if (!(x > 0)) throw UsageError("config key '" + key + "': must be positive, got " + v.dump());
-  return x;
-}
+const NumberRule kLayerNumber = NumberRule::integers(0, 100000);
 
 std::vector<int> int_list(const std::string& key, const Json& v) {
+  std::vector<int> out;
   if (v.is_array()) {
-    std::vector<int> out;
-    for (const auto& e : v) out.push_back(as<int>(key, e));
+    for (const auto& e : v) out.push_back(static_cast<int>(number_value(key, e, kLayerNumber)));
     return out;
   }
-  if (v.is_number_integer()) return {v.get<int>()};
+  if (v.is_number()) return {static_cast<int>(number_value(key, v, kLayerNumber))};
   if (v.is_string()) {  // "0,4,8" from the command line
-    std::vector<int> out;
-    std::string s = v.get<std::string>(), item;
-    std::stringstream in(s);
-    while (std::getline(in, item, ',')) {
-      try {
-        out.push_back(std::stoi(item));
-      } catch (const std::exception&) {
-        throw UsageError("config key '" + key + "': invalid list " + v.dump());
-      }
-    }
+    std::string item;
+    std::stringstream in(v.get<std::string>());
+    while (std::getline(in, item, ',')) out.push_back(static_cast<int>(parse_number(key, item, kLayerNumber)));
     return out;
   }
-  throw UsageError("config key '" + key + "': expected a list of layer numbers, got " + v.dump());
+  throw UsageError(key + ": expected a list of layer numbers, got " + v.dump());
 }
 
+// A key: its help, and either a NumberRule with a setter of the checked number, or a setter of any JSON value.
 struct Key {
   std::string help;
+  std::optional<NumberRule> rule;
+  std::function<void(CompressConfig&, double)> set_number;
   std::function<void(CompressConfig&, const std::string&, const Json&)> set;
   std::function<Json(const CompressConfig&)> get;
 };
 
+Key number(std::string help, NumberRule rule, std::function<void(CompressConfig&, double)> set,
+           std::function<Json(const CompressConfig&)> get) {
+  return {std::move(help), rule, std::move(set), nullptr, std::move(get)};
+}
+
+Key other(std::string help, std::function<void(CompressConfig&, const std::string&, const Json&)> set,
+          std::function<Json(const CompressConfig&)> get) {
+  return {std::move(help), std::nullopt, nullptr, std::move(set), std::move(get)};
+}
+
+// Upper bounds where nothing else bounds a value are far above any sensible setting; they exist so that a
+// typo (an extra digit, a sign) is refused instead of running for days.
 const std::vector<std::pair<std::string, Key>>& keys() {
+  using R = NumberRule;
   static const std::vector<std::pair<std::string, Key>> k = {
-      {"keep_layers", {"layers the student keeps (overrides keep_layer_fraction)",
-                       [](auto& c, auto& n, auto& v) { c.keep_layers = as<int>(n, v); if (c.keep_layers < 1) throw UsageError("config key 'keep_layers': must be at least 1"); },
-                       [](auto& c) { return Json(c.keep_layers); }}},
-      {"keep_layer_fraction", {"fraction of the teacher's layers the student keeps (2/3, 1/3)",
-                               [](auto& c, auto& n, auto& v) { c.keep_layer_fraction = fraction(n, v, true); if (c.keep_layer_fraction == 0) throw UsageError("config key 'keep_layer_fraction': must be above 0"); },
-                               [](auto& c) { return Json(c.keep_layer_fraction); }}},
-      {"layer_strategy", {"which layers to keep: top (drop the highest), bottom, alternate, explicit",
-                          [](auto& c, auto& n, auto& v) { c.layer_strategy = layer_strategy_from_string(as<std::string>(n, v)); },
-                          [](auto& c) { return Json(to_string(c.layer_strategy)); }}},
-      {"layers", {"explicit strategy: teacher layers to keep, e.g. [0, 5, 11] or \"0,5,11\"",
-                  [](auto& c, auto& n, auto& v) { c.layers = int_list(n, v); c.layer_strategy = LayerStrategy::Explicit; },
-                  [](auto& c) { return Json(c.layers); }}},
-      {"epochs", {"training epochs of the distillation",
-                  [](auto& c, auto& n, auto& v) { c.train.epochs = as<int>(n, v); if (c.train.epochs < 1) throw UsageError("config key 'epochs': must be at least 1"); },
-                  [](auto& c) { return Json(c.train.epochs); }}},
-      {"max_steps", {"stop after this many optimizer steps (0: run all epochs)",
-                     [](auto& c, auto& n, auto& v) { c.train.max_steps = as<int64_t>(n, v); },
-                     [](auto& c) { return Json(c.train.max_steps); }}},
-      {"batch_size", {"training batch size",
-                      [](auto& c, auto& n, auto& v) { c.train.batch_size = static_cast<int>(positive(n, v)); },
-                      [](auto& c) { return Json(c.train.batch_size); }}},
-      {"learning_rate", {"peak AdamW learning rate",
-                         [](auto& c, auto& n, auto& v) { c.train.learning_rate = positive(n, v); },
-                         [](auto& c) { return Json(c.train.learning_rate); }}},
-      {"weight_decay", {"AdamW weight decay (not on biases and LayerNorm)",
-                        [](auto& c, auto& n, auto& v) { c.train.weight_decay = as<double>(n, v); },
-                        [](auto& c) { return Json(c.train.weight_decay); }}},
-      {"warmup_ratio", {"linear warm-up, fraction of all steps; then linear decay to 0",
-                        [](auto& c, auto& n, auto& v) { c.train.warmup_ratio = fraction(n, v, true); },
-                        [](auto& c) { return Json(c.train.warmup_ratio); }}},
-      {"max_grad_norm", {"gradient clipping norm (0: none)",
-                         [](auto& c, auto& n, auto& v) { c.train.max_grad_norm = as<double>(n, v); },
-                         [](auto& c) { return Json(c.train.max_grad_norm); }}},
-      {"seed", {"seed for shuffling, dropout and initialisation",
-                [](auto& c, auto& n, auto& v) { c.train.seed = as<uint64_t>(n, v); },
-                [](auto& c) { return Json(c.train.seed); }}},
-      {"max_length", {"tokens per example after truncation",
-                      [](auto& c, auto& n, auto& v) { c.max_length = as<int>(n, v); if (c.max_length < 2) throw UsageError("config key 'max_length': must be at least 2"); },
-                      [](auto& c) { return Json(c.max_length); }}},
-      {"temperature", {"distillation temperature T (the KL term is scaled by T^2)",
-                       [](auto& c, auto& n, auto& v) { c.distill.temperature = positive(n, v); },
-                       [](auto& c) { return Json(c.distill.temperature); }}},
-      {"alpha", {"weight of the hard-label loss beside the soft (teacher) loss",
-                 [](auto& c, auto& n, auto& v) { c.distill.alpha = as<double>(n, v); if (c.distill.alpha < 0) throw UsageError("config key 'alpha': must not be negative"); },
-                 [](auto& c) { return Json(c.distill.alpha); }}},
-      {"hidden_weight", {"weight of the hidden-state MSE (0: off)",
-                         [](auto& c, auto& n, auto& v) { c.distill.hidden_weight = as<double>(n, v); if (c.distill.hidden_weight < 0) throw UsageError("config key 'hidden_weight': must not be negative"); },
-                         [](auto& c) { return Json(c.distill.hidden_weight); }}},
-      {"hidden_map", {"teacher layer matched with each student layer (default: the layers kept)",
-                      [](auto& c, auto& n, auto& v) { c.distill.hidden_map = int_list(n, v); },
-                      [](auto& c) { return Json(c.distill.hidden_map); }}},
-      {"cache_teacher_logits", {"compute the teacher's logits once instead of every step",
-                                [](auto& c, auto& n, auto& v) { c.distill.cache_teacher_logits = as<bool>(n, v); },
-                                [](auto& c) { return Json(c.distill.cache_teacher_logits); }}},
-      {"prune_heads", {"final fraction of attention heads pruned, in [0, 1)",
-                       [](auto& c, auto& n, auto& v) { c.prune.heads = fraction(n, v, false); },
-                       [](auto& c) { return Json(c.prune.heads); }}},
-      {"prune_ffn", {"final fraction of FFN neurons pruned, in [0, 1)",
-                     [](auto& c, auto& n, auto& v) { c.prune.ffn = fraction(n, v, false); },
-                     [](auto& c) { return Json(c.prune.ffn); }}},
-      {"prune_hidden", {"final fraction of hidden dimensions pruned, in [0, 1)",
-                        [](auto& c, auto& n, auto& v) { c.prune.hidden = fraction(n, v, false); },
-                        [](auto& c) { return Json(c.prune.hidden); }}},
-      {"prune_start", {"pruning starts at this fraction of training steps",
-                       [](auto& c, auto& n, auto& v) { c.prune_start = fraction(n, v, true); },
-                       [](auto& c) { return Json(c.prune_start); }}},
-      {"prune_end", {"final sparsity is reached at this fraction of training steps",
-                     [](auto& c, auto& n, auto& v) { c.prune_end = fraction(n, v, true); },
-                     [](auto& c) { return Json(c.prune_end); }}},
-      {"prune_frequency", {"steps between mask updates",
-                           [](auto& c, auto& n, auto& v) { c.prune_frequency = static_cast<int64_t>(positive(n, v)); },
-                           [](auto& c) { return Json(c.prune_frequency); }}},
-      {"int8", {"int8 for CPU: dynamic int8 Linear layers (see int8_min_weights) and an int8 word embedding",
-                [](auto& c, auto& n, auto& v) { c.int8 = as<bool>(n, v); },
-                [](auto& c) { return Json(c.int8); }}},
-      {"int8_min_weights", {"with int8: Linear layers with fewer weights (in x out) stay fp32, where int8's fixed cost per call loses",
-                            [](auto& c, auto& n, auto& v) { c.int8_min_weights = as<int64_t>(n, v); if (c.int8_min_weights < 0) throw UsageError("config key 'int8_min_weights': must be at least 0"); },
-                            [](auto& c) { return Json(c.int8_min_weights); }}},
-      {"eval_batch_size", {"batch size of evaluation and latency measurement",
-                           [](auto& c, auto& n, auto& v) { c.eval_batch_size = static_cast<int>(positive(n, v)); c.train.eval_batch_size = c.eval_batch_size; },
-                           [](auto& c) { return Json(c.eval_batch_size); }}},
-      {"latency_samples", {"single examples timed for batch-1 latency",
-                           [](auto& c, auto& n, auto& v) { c.latency_samples = static_cast<int>(positive(n, v)); },
-                           [](auto& c) { return Json(c.latency_samples); }}},
-      {"cpu_watts", {"watts per busy core for the CPU-time energy estimate",
-                     [](auto& c, auto& n, auto& v) { c.cpu_watts = as<double>(n, v); if (c.cpu_watts < 0) throw UsageError("config key 'cpu_watts': must not be negative"); },
-                     [](auto& c) { return Json(c.cpu_watts); }}},
-      {"carbon_intensity", {"grid carbon intensity, gCO2e/kWh",
-                            [](auto& c, auto& n, auto& v) { c.carbon_intensity = as<double>(n, v); if (c.carbon_intensity < 0) throw UsageError("config key 'carbon_intensity': must not be negative"); },
-                            [](auto& c) { return Json(c.carbon_intensity); }}},
-      {"min_relative_accuracy", {"target: student/teacher primary metric at least this (exit 7 if missed)",
-                                 [](auto& c, auto& n, auto& v) { c.min_relative_accuracy = as<double>(n, v); },
-                                 [](auto& c) { return Json(c.min_relative_accuracy); }}},
-      {"max_relative_size", {"target: student/teacher file size at most this",
-                             [](auto& c, auto& n, auto& v) { c.max_relative_size = as<double>(n, v); },
-                             [](auto& c) { return Json(c.max_relative_size); }}},
-      {"max_relative_time", {"target: student/teacher eval time at most this",
-                             [](auto& c, auto& n, auto& v) { c.max_relative_time = as<double>(n, v); },
-                             [](auto& c) { return Json(c.max_relative_time); }}},
+      {"keep_layers", number("layers the student keeps (overrides keep_layer_fraction)", R::integers(1, 100000),
+                             [](auto& c, double x) { c.keep_layers = static_cast<int>(x); },
+                             [](auto& c) { return Json(c.keep_layers); })},
+      {"keep_layer_fraction", number("fraction of the teacher's layers the student keeps (2/3, 1/3)", R::reals(0, 1, true),
+                                     [](auto& c, double x) { c.keep_layer_fraction = x; },
+                                     [](auto& c) { return Json(c.keep_layer_fraction); })},
+      {"layer_strategy", other("which layers to keep: top (drop the highest), bottom, alternate, explicit",
+                               [](auto& c, auto& n, auto& v) { c.layer_strategy = layer_strategy_from_string(as<std::string>(n, v)); },
+                               [](auto& c) { return Json(to_string(c.layer_strategy)); })},
+      {"layers", other("explicit strategy: teacher layers to keep, e.g. [0, 5, 11] or \"0,5,11\"",
+                       [](auto& c, auto& n, auto& v) { c.layers = int_list(n, v); c.layer_strategy = LayerStrategy::Explicit; },
+                       [](auto& c) { return Json(c.layers); })},
+      {"epochs", number("training epochs of the distillation", R::integers(1, 10000),
+                        [](auto& c, double x) { c.train.epochs = static_cast<int>(x); },
+                        [](auto& c) { return Json(c.train.epochs); })},
+      {"max_steps", number("stop after this many optimizer steps (0: run all epochs)", R::integers(0, 1e12),
+                           [](auto& c, double x) { c.train.max_steps = static_cast<int64_t>(x); },
+                           [](auto& c) { return Json(c.train.max_steps); })},
+      {"batch_size", number("training batch size", R::integers(1, 65536),
+                            [](auto& c, double x) { c.train.batch_size = static_cast<int>(x); },
+                            [](auto& c) { return Json(c.train.batch_size); })},
+      {"learning_rate", number("peak AdamW learning rate", R::reals(0, 10, true),
+                               [](auto& c, double x) { c.train.learning_rate = x; },
+                               [](auto& c) { return Json(c.train.learning_rate); })},
+      {"weight_decay", number("AdamW weight decay (not on biases and LayerNorm)", R::reals(0, 1),
+                              [](auto& c, double x) { c.train.weight_decay = x; },
+                              [](auto& c) { return Json(c.train.weight_decay); })},
+      {"warmup_ratio", number("linear warm-up, fraction of all steps; then linear decay to 0", R::reals(0, 1),
+                              [](auto& c, double x) { c.train.warmup_ratio = x; },
+                              [](auto& c) { return Json(c.train.warmup_ratio); })},
+      {"max_grad_norm", number("gradient clipping norm (0: none)", R::reals(0, 1e6),
+                               [](auto& c, double x) { c.train.max_grad_norm = x; },
+                               [](auto& c) { return Json(c.train.max_grad_norm); })},
+      {"seed", number("seed for shuffling, dropout and initialisation", R::integers(0, 9007199254740991.0),
+                      [](auto& c, double x) { c.train.seed = static_cast<uint64_t>(x); },
+                      [](auto& c) { return Json(c.train.seed); })},
+      {"max_length", number("tokens per example after truncation", R::integers(2, 1048576),
+                            [](auto& c, double x) { c.max_length = static_cast<int>(x); },
+                            [](auto& c) { return Json(c.max_length); })},
+      {"temperature", number("distillation temperature T (the KL term is scaled by T^2)", R::reals(0, 100, true),
+                             [](auto& c, double x) { c.distill.temperature = x; },
+                             [](auto& c) { return Json(c.distill.temperature); })},
+      {"alpha", number("weight of the hard-label loss beside the soft (teacher) loss", R::reals(0, 1000),
+                       [](auto& c, double x) { c.distill.alpha = x; },
+                       [](auto& c) { return Json(c.distill.alpha); })},
+      {"hidden_weight", number("weight of the hidden-state MSE (0: off)", R::reals(0, 1e6),
+                               [](auto& c, double x) { c.distill.hidden_weight = x; },
+                               [](auto& c) { return Json(c.distill.hidden_weight); })},
+      {"hidden_map", other("teacher layer matched with each student layer (default: the layers kept)",
+                           [](auto& c, auto& n, auto& v) { c.distill.hidden_map = int_list(n, v); },
+                           [](auto& c) { return Json(c.distill.hidden_map); })},
+      {"cache_teacher_logits", other("compute the teacher's logits once instead of every step",
+                                     [](auto& c, auto& n, auto& v) { c.distill.cache_teacher_logits = as<bool>(n, v); },
+                                     [](auto& c) { return Json(c.distill.cache_teacher_logits); })},
+      {"prune_heads", number("final fraction of attention heads pruned, in [0, 1)", R::reals(0, 1, false, true),
+                             [](auto& c, double x) { c.prune.heads = x; },
+                             [](auto& c) { return Json(c.prune.heads); })},
+      {"prune_ffn", number("final fraction of FFN neurons pruned, in [0, 1)", R::reals(0, 1, false, true),
+                           [](auto& c, double x) { c.prune.ffn = x; },
+                           [](auto& c) { return Json(c.prune.ffn); })},
+      {"prune_hidden", number("final fraction of hidden dimensions pruned, in [0, 1)", R::reals(0, 1, false, true),
+                              [](auto& c, double x) { c.prune.hidden = x; },
+                              [](auto& c) { return Json(c.prune.hidden); })},
+      {"prune_start", number("pruning starts at this fraction of training steps", R::reals(0, 1),
+                             [](auto& c, double x) { c.prune_start = x; },
+                             [](auto& c) { return Json(c.prune_start); })},
+      {"prune_end", number("final sparsity is reached at this fraction of training steps", R::reals(0, 1),
+                           [](auto& c, double x) { c.prune_end = x; },
+                           [](auto& c) { return Json(c.prune_end); })},
+      {"prune_frequency", number("steps between mask updates", R::integers(1, 1e9),
+                                 [](auto& c, double x) { c.prune_frequency = static_cast<int64_t>(x); },
+                                 [](auto& c) { return Json(c.prune_frequency); })},
+      {"int8", other("int8 for CPU: dynamic int8 Linear layers (see int8_min_weights) and an int8 word embedding",
+                     [](auto& c, auto& n, auto& v) { c.int8 = as<bool>(n, v); },
+                     [](auto& c) { return Json(c.int8); })},
+      {"int8_min_weights", number("with int8: Linear layers with fewer weights (in x out) stay fp32, where int8's fixed cost per call loses",
+                                  R::integers(0, 1e12),
+                                  [](auto& c, double x) { c.int8_min_weights = static_cast<int64_t>(x); },
+                                  [](auto& c) { return Json(c.int8_min_weights); })},
+      {"eval_batch_size", number("batch size of evaluation and latency measurement", R::integers(1, 65536),
+                                 [](auto& c, double x) { c.eval_batch_size = static_cast<int>(x); c.train.eval_batch_size = c.eval_batch_size; },
+                                 [](auto& c) { return Json(c.eval_batch_size); })},
+      {"latency_samples", number("single examples timed for batch-1 latency", R::integers(1, 1000000),
+                                 [](auto& c, double x) { c.latency_samples = static_cast<int>(x); },
+                                 [](auto& c) { return Json(c.latency_samples); })},
+      {"cpu_watts", number("watts per busy core for the CPU-time energy estimate", R::reals(0, 1000),
+                           [](auto& c, double x) { c.cpu_watts = x; },
+                           [](auto& c) { return Json(c.cpu_watts); })},
+      {"carbon_intensity", number("grid carbon intensity, gCO2e/kWh", R::reals(0, 2000),
+                                  [](auto& c, double x) { c.carbon_intensity = x; },
+                                  [](auto& c) { return Json(c.carbon_intensity); })},
+      {"min_relative_accuracy", number("target: student/teacher primary metric at least this (exit 7 if missed; 0: none)",
+                                       R::reals(0, 10),
+                                       [](auto& c, double x) { c.min_relative_accuracy = x; },
+                                       [](auto& c) { return Json(c.min_relative_accuracy); })},
+      {"max_relative_size", number("target: student/teacher file size at most this (0: none)", R::reals(0, 100),
+                                   [](auto& c, double x) { c.max_relative_size = x; },
+                                   [](auto& c) { return Json(c.max_relative_size); })},
+      {"max_relative_time", number("target: student/teacher eval time at most this (0: none)", R::reals(0, 100),
+                                   [](auto& c, double x) { c.max_relative_time = x; },
+                                   [](auto& c) { return Json(c.max_relative_time); })},
   };
   return k;
 }
@@ -188,26 +192,43 @@ std::string normalise(std::string key) {
   return key;
 }
 
+const Key& find_key(const std::string& raw_key) {
+  const std::string key = normalise(raw_key);
+  for (const auto& [name, k] : keys()) {
+    if (name == key) return k;
+  }
+  throw UsageError("unknown config key '" + raw_key + "' (see the README for the keys)");
+}
+
+// `shown`: how the error names the key ("config key 'seed'" in a file, "--seed" on the command line).
+void apply(CompressConfig& config, const std::string& raw_key, const Json& value, const std::string& shown) {
+  const Key& k = find_key(raw_key);
+  if (k.rule) {
+    k.set_number(config, number_value(shown, value, *k.rule));
+  } else {
+    k.set(config, shown, value);
+  }
+}
+
 }  // namespace
 
 const std::vector<std::pair<std::string, std::string>>& config_keys() {
   static const std::vector<std::pair<std::string, std::string>> out = [] {
     std::vector<std::pair<std::string, std::string>> v;
-    for (const auto& [name, key] : keys()) v.emplace_back(name, key.help);
+    for (const auto& [name, key] : keys()) v.emplace_back(name, key.rule ? key.help + " (" + key.rule->describe() + ")" : key.help);
     return v;
   }();
   return out;
 }
 
+const NumberRule& config_number_rule(const std::string& key) {
+  const Key& k = find_key(key);
+  if (!k.rule) throw std::logic_error("config key '" + key + "' is not a number");
+  return *k.rule;
+}
+
 void set_config_value(CompressConfig& config, const std::string& raw_key, const Json& value) {
-  const std::string key = normalise(raw_key);
-  for (const auto& [name, k] : keys()) {
-    if (name == key) {
-      k.set(config, name, value);
-      return;
-    }
-  }
-  throw UsageError("unknown config key '" + raw_key + "' (see the README for the keys)");
+  apply(config, raw_key, value, "config key '" + normalise(raw_key) + "'");
 }
 
 Json CompressConfig::to_json() const {
@@ -241,7 +262,7 @@ CompressConfig load_config(const std::optional<std::filesystem::path>& file,
   for (const auto& [key, text] : overrides) {
     Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) value = text;
-    set_config_value(config, key, value);
+    apply(config, key, value, "--" + key);
   }
   return config;
 }

@@ -7,10 +7,12 @@
 #include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
 #include "lwm/common/error.h"
+#include "lwm/common/input_guard.h"
 #include "lwm/compress/distill.h"
 #include "lwm/compress/layer_removal.h"
 #include "lwm/compress/pruning.h"
 #include "lwm/compress/quantize.h"
+#include "lwm/data/tokenizer_files.h"
 #include "lwm/measure/model_measurement.h"
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
@@ -38,6 +40,20 @@ void prepare_out_dir(const fs::path& out, bool overwrite) {
   check_writable(out / "model.pt");
 }
 
+// Everything run_compress writes in --out, and everything it reads: none may be the same file.
+void refuse_overwriting_inputs(const CompressArgs& args) {
+  std::vector<NamedPath> inputs = {{"the teacher (--model)", args.model},
+                                   {"the training data (--train)", args.train},
+                                   {"the eval data (--eval)", args.eval},
+                                   {"the config (--config)", args.config_file}};
+  for (const auto& f : tokenizer_input_files(args.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
+  refuse_outputs_over_inputs({{"the student (--out)", args.out / "model.pt"},
+                              {"the report (--out)", args.out / "report.json"},
+                              {"a staged student (--out)", args.out / ".model.pt.staged"},
+                              {"a staged fp32 student (--out)", args.out / ".model-fp32.pt.staged"}},
+                             inputs);
+}
+
 MeasureOptions measure_options(const CompressConfig& c) {
   MeasureOptions m;
   m.batch_size = c.eval_batch_size;
@@ -51,13 +67,14 @@ MeasureOptions measure_options(const CompressConfig& c) {
 
 CompressOutcome run_compress(const CompressArgs& args) {
   const CompressConfig& cfg = args.config;
+  refuse_overwriting_inputs(args);
   prepare_out_dir(args.out, args.overwrite);
 
   ImportedModel teacher = import_model(args.model);
   if (teacher.frozen) {
     throw ModelError(args.model.string() + ": a frozen int8 model cannot be compressed further; use the fp32 teacher");
   }
-  DataArgs data_args{args.task, args.tokenizer, cfg.max_length, args.limit_train, args.limit_eval, args.label_words};
+  DataArgs data_args{args.task, args.tokenizer, cfg.max_length, args.limit_train, args.limit_eval, args.label_words, args.labels};
   TaskData data = load_task_data(data_args, teacher.spec);  // a T5 teacher learns its label words here
   const ModelSpec& tspec = teacher.spec;
   auto teacher_native = build_module(tspec, teacher.weights);
@@ -191,7 +208,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
       int8_summary["relative_to_fp32"]["note"] = "int8 student / the same student in fp32, measured in the same run";
     }
     ReportInputs in{args, teacher.spec, final_spec, kept, teacher_m, student_m, trained,
-                    pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference, int8_summary, run_energy};
+                    pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference, int8_summary, run_energy, data.task};
     outcome.report = compress_report(in);
     outcome.targets_met = outcome.report["targets"]["met"].get<bool>();
   } catch (...) {

@@ -81,7 +81,7 @@ nlohmann::json compress_report(const ReportInputs& in) {
         {"co2_method", in.run_energy.method}}},
       {"task", {{"name", in.args.task}, {"train", in.args.train.string()}, {"eval", in.args.eval.string()},
                 {"tokenizer", in.args.tokenizer.string()}, {"limit_train", in.args.limit_train},
-                {"limit_eval", in.args.limit_eval}}},
+                {"limit_eval", in.args.limit_eval}, {"labels", in.task.label_names}}},
       {"config", cfg.to_json()},
       {"seed", cfg.train.seed},
       {"environment", environment_json()},

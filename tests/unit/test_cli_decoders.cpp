@@ -125,5 +125,34 @@ TEST(CliDecoderBadInput, LabelWordOfSeveralTokensIsRefusedForALanguageModel) {
   EXPECT_NE(out.find("one next token per label"), std::string::npos) << out;
 }
 
+// The text encoded for a label word is the word after the text, with its space: " negative". A word given
+// with its own leading space is that same token, not a second space before it.
+TEST(CliDecoderLabelWords, AWordGivenWithItsLeadingSpaceIsTheSameToken) {
+  auto init = test::reference_model("gpt2", "sdpa", "--vocab 50257 --head lm --clone-tied", 4);
+  ASSERT_FALSE(init.empty());
+  auto dir = test::models_dir() / "label-words";
+  std::filesystem::create_directories(dir);
+  double accuracy[2];
+  int i = 0;
+  for (const char* words : {"negative,positive", "' negative, positive'"}) {
+    SCOPED_TRACE(words);
+    std::string out;
+    const auto report = dir / ("r" + std::to_string(i) + ".json");
+    const int code = compress("evaluate --quiet --model " + init.string() + " --task sst2 --eval " + sst2("dev") +
+                                  " --tokenizer " + gpt2_vocab() + " --limit 64 --latency-samples 2 --label-words " +
+                                  words + " --report " + report.string(),
+                              &out);
+    ASSERT_EQ(code, 0) << out;
+    accuracy[i++] = test::read_json(report)["result"]["metrics"]["accuracy"].get<double>();
+  }
+  EXPECT_DOUBLE_EQ(accuracy[0], accuracy[1]);
+  std::string out;
+  EXPECT_EQ(compress("evaluate --model " + init.string() + " --task sst2 --eval " + sst2("dev") + " --tokenizer " +
+                         gpt2_vocab() + " --label-words negative,overwhelmingly_positive",
+                     &out),
+            2);
+  EXPECT_NE(out.find("is encoded as ' overwhelmingly_positive'"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace lwm

@@ -114,6 +114,55 @@ TEST(CliEvaluate, ReportHasEveryFigureWithItsMethod) {
   EXPECT_NE(r.output.find("accuracy"), std::string::npos);
 }
 
+// --labels reads the same predictions in another class order, and a classifier clearly below chance is
+// warned about, naming the order that fits. The model always answers class 1 (its classifier bias set in
+// Python); the eval rows are all labelled 0: accuracy 0 as the task orders labels, 1 with --labels 1,0.
+TEST(CliEvaluate, LabelOrderIsTheUsersAndBelowChanceIsWarned) {
+  auto dir = scratch("labels");
+  const fs::path model = dir / "always-1.pt";
+  const std::string script =
+      "import torch, sys; m = torch.jit.load(sys.argv[1]); "
+      "m.classifier.bias.requires_grad_(False).copy_(torch.tensor([-1e4, 1e4])); m.save(sys.argv[2])";
+  ASSERT_EQ(test::run_command(test::python() + " -c '" + script + "' " +
+                              test::reference_model("bert", "sdpa").string() + " " + model.string()),
+            0);
+  {
+    std::ifstream in(sst2("dev"));
+    std::ofstream out(dir / "all-0.tsv");
+    std::string line;
+    std::getline(in, line);
+    out << "sentence\tlabel\n";
+    for (int i = 0; i < 40 && std::getline(in, line); ++i) out << line.substr(0, line.rfind('\t')) << "\t0\n";
+  }
+  json reports[2];
+  std::string outputs[2];
+  int i = 0;
+  for (const char* labels : {"", " --labels 1,0"}) {
+    SCOPED_TRACE(labels);
+    const fs::path report = dir / ("r" + std::to_string(i) + ".json");
+    CliRun r = compress("evaluate --model " + model.string() + " --task sst2 --eval " + (dir / "all-0.tsv").string() +
+                        " --tokenizer " + vocab() + " --max-length 32 --latency-samples 2 --report " + report.string() +
+                        labels);
+    ASSERT_EQ(r.code, 0) << r.output;
+    reports[i] = read_json(report);
+    outputs[i++] = r.output;
+  }
+  EXPECT_EQ(reports[0]["task"]["labels"], json({"0", "1"}));
+  EXPECT_EQ(reports[1]["task"]["labels"], json({"1", "0"}));
+  EXPECT_DOUBLE_EQ(reports[0]["result"]["metrics"]["accuracy"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(reports[1]["result"]["metrics"]["accuracy"].get<double>(), 1.0);
+  const std::string warning = "below chance (0.500 for 2 labels)";
+  EXPECT_NE(reports[0]["result"]["warnings"].dump().find(warning), std::string::npos) << reports[0]["result"].dump();
+  EXPECT_NE(reports[0]["result"]["warnings"].dump().find("With --labels 1,0 it would score 1.000"), std::string::npos);
+  EXPECT_NE(outputs[0].find(warning), std::string::npos) << outputs[0];
+  EXPECT_EQ(reports[1]["result"]["warnings"].dump().find(warning), std::string::npos);
+  // The energy figure says what the machine was doing.
+  const auto& energy = reports[0]["result"]["energy"];
+  EXPECT_GT(energy["cores"].get<int>(), 0);
+  EXPECT_TRUE(energy["trusted"].is_boolean());
+  EXPECT_GT(energy["cpu_utilisation_per_thread"].get<double>(), 0);
+}
+
 // ---- bad input: one line on stderr, the documented exit code, nothing written ----
 
 TEST(CliBadInput, EachGivesOneLineAndItsExitCode) {

@@ -18,6 +18,9 @@ struct DataArgs {
   size_t limit_eval = 0;
   // Text-to-text models (T5): the words scored for the labels, in label order (default: the task's).
   std::vector<std::string> label_words;
+  // The model's label order: class i is labels[i], a permutation of the task's names (lwm/data/task.h,
+  // with_label_order). Empty: the task's order (README, "Tasks and label order").
+  std::vector<std::string> labels;
 };
 
 struct MeasureArgs {

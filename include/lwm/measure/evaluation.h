@@ -21,6 +21,14 @@ void collect_predictions(const torch::Tensor& logits, const Batch& batch, bool r
 // The task's metrics for predictions against the gold labels of `data`.
 std::map<std::string, double> task_metrics(const TaskSpec& task, const EncodedDataset& data, const Predictions& pred);
 
+// A classifier that scores clearly below chance most often reads its labels in another order than it was
+// trained with (MNLI has two orders in use). Returns a one-line warning, or "" when accuracy is not below
+// chance. Chance is uniform guessing, 1/K for K labels; "clearly below" is more than two standard errors
+// of a binomial proportion at 1/K over n examples (1/K - 2 sqrt(1/K (1 - 1/K) / n)). The warning names
+// the order of task.label_names (K <= 6: every permutation is tried) under which the same predictions
+// score best, with its accuracy, as a --labels value. `pred`, `gold`: class indices, same size.
+std::string below_chance_warning(const TaskSpec& task, const std::vector<int>& pred, const std::vector<int>& gold);
+
 // Predicts every batch in eval mode without gradients, then computes the task's metrics.
 std::map<std::string, double> evaluate_metrics(ModelRunner& model, const TaskSpec& task, const EncodedDataset& data,
                                                const std::vector<Batch>& batches);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "lwm/data/batcher.h"
 #include "lwm/data/task.h"
@@ -37,6 +38,9 @@ struct ModelMeasurement {
   EnergyReading energy;            // the eval pass
   double carbon_intensity = 0;
   double cpu_watts_per_core = 0;
+  // What the reader must know to trust the figures: a classifier below chance (evaluation.h,
+  // below_chance_warning), energy taken on an oversubscribed machine (energy.h, energy_trust_warning).
+  std::vector<std::string> warnings;
 
   double joules_per_1000() const { return examples ? energy.joules / examples * 1000.0 : 0.0; }
   double co2_grams_total() const { return co2_grams(energy.joules, carbon_intensity); }
@@ -50,7 +54,7 @@ int64_t count_parameters(const torch::jit::Module& module);
 
 // Evaluates `module` (the file at `path`) on `data`: the metric pass is also the timed,
 // energy-metered pass at opts.batch_size (after warm-up); then batch-1 latency on
-// opts.latency_samples examples spread over the data.
+// opts.latency_samples examples spread over the data. Warnings are logged and kept in `warnings`.
 ModelMeasurement measure_model(torch::jit::Module module, const std::filesystem::path& path, const TaskSpec& task,
                                const EncodedDataset& data, int64_t pad_id, const MeasureOptions& opts);
 

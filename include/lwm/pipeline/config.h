@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "lwm/common/number.h"
 #include "lwm/compress/distill.h"
 #include "lwm/compress/layer_removal.h"
 #include "lwm/compress/pruning.h"
@@ -50,11 +51,17 @@ struct CompressConfig {
 // Every key and its one-line meaning, in order (for --help and the README).
 const std::vector<std::pair<std::string, std::string>>& config_keys();
 
+// The rule of a numeric key ("learning_rate", "eval_batch_size", ...; '-' or '_'), for command-line options
+// that set the same value (finetune --lr, evaluate --batch-size): one rule wherever a number is given.
+// UsageError for an unknown key; std::logic_error for a key that is not a number.
+const NumberRule& config_number_rule(const std::string& key);
+
 // Applies one key to the config; UsageError naming the key when it is unknown or its value is invalid.
 void set_config_value(CompressConfig& config, const std::string& key, const nlohmann::json& value);
 
 // A preset file (a JSON object of keys), then --KEY VALUE overrides (values parsed as JSON when
-// they parse, else taken as strings). Keys may be written with '-' or '_'.
+// they parse, else taken as strings: ".5" is read as a number by a numeric key). Keys may be written with
+// '-' or '_'. Errors name the key as given: "config key 'seed'" in the file, "--seed" on the command line.
 CompressConfig load_config(const std::optional<std::filesystem::path>& file,
                            const std::vector<std::pair<std::string, std::string>>& overrides);
 

@@ -13,6 +13,7 @@ namespace lwm {
 
 struct CompressArgs {
   std::filesystem::path model, train, eval, tokenizer, out;
+  std::filesystem::path config_file;  // the preset read into `config`, if any (only read, like every input)
   std::string task;
   CompressConfig config;
   bool overwrite = false;
@@ -20,6 +21,7 @@ struct CompressArgs {
   size_t limit_train = 0;  // 0: all
   size_t limit_eval = 0;
   std::vector<std::string> label_words;  // text-to-text models: the words scored for the labels
+  std::vector<std::string> labels;       // the teacher's label order (--labels); empty: the task's
 };
 
 struct CompressOutcome {
@@ -28,7 +30,8 @@ struct CompressOutcome {
 };
 
 // Writes out/model.pt and out/report.json (atomically, both or neither) and returns the report.
-// OutputError if `out` holds an earlier result and overwrite is false.
+// OutputError (before any work) if `out` holds an earlier result and overwrite is false, or if an output
+// would be an input file (teacher, data, tokenizer file, config: lwm/common/input_guard.h), overwrite or not.
 CompressOutcome run_compress(const CompressArgs& args);
 
 }  // namespace lwm

@@ -25,6 +25,7 @@ struct ReportInputs {
   double shrink_difference;
   nlohmann::json int8;  // null when not quantized
   const EnergyReading& run_energy;
+  const TaskSpec& task;  // its label order is the one used (--labels)
 };
 
 // Student/teacher ratios (teacher = 1.0) as the reference study reports them.
