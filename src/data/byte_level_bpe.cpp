@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "hf_tokenizer_folder.h"
 #include "lwm/common/error.h"
 
 namespace fs = std::filesystem;
@@ -590,38 +591,35 @@ namespace {
 
 using nlohmann::json;
 
-// special_tokens_map.json beside the tokenizer files: names (and AddedToken flags) of the special tokens.
-void read_special_tokens_map(const fs::path& file, ByteLevelBpeOptions& o) {
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return;
-  json j;
-  try {
-    j = json::parse(read_text_file(file, "a special_tokens_map.json"));
-  } catch (const json::parse_error& e) {
-    throw DataError(file.string() + ": invalid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw DataError(file.string() + ": not a special_tokens_map.json (expected an object)");
-  auto token = [&](const json& v) -> std::string {
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_object() && v.contains("content") && v["content"].is_string()) {
-      std::string content = v["content"].get<std::string>();
-      bool lstrip = v.value("lstrip", false), rstrip = v.value("rstrip", false);
-      if (lstrip || rstrip) o.added_tokens.push_back({content, -1, lstrip, rstrip});
-      return content;
+// The special-token names (and AddedToken flags) of special_tokens_map.json / tokenizer_config.json beside
+// the tokenizer files, and the extra special tokens (looked up in the vocabulary and the added tokens).
+void apply_specials(const hf_folder::Folder& f, ByteLevelBpeOptions& o) {
+  auto flags = [&](const hf_folder::AddedToken& t) {
+    for (auto& a : o.added_tokens) {
+      if (a.content == t.content) {  // an added token named as a special token: the name's flags too
+        a.lstrip = a.lstrip || t.lstrip;
+        a.rstrip = a.rstrip || t.rstrip;
+        return;
+      }
     }
-    throw DataError(file.string() + ": a special token must be a string or {\"content\": ...}");
+    if (t.lstrip || t.rstrip) o.added_tokens.push_back({t.content, -1, t.lstrip, t.rstrip});
   };
   const std::pair<const char*, std::string*> keys[] = {
       {"bos_token", &o.bos_token},  {"eos_token", &o.eos_token}, {"unk_token", &o.unk_token},
       {"pad_token", &o.pad_token},  {"cls_token", &o.cls_token}, {"sep_token", &o.sep_token},
       {"mask_token", &o.mask_token}};
   for (const auto& [key, out] : keys) {
-    if (j.contains(key) && !j[key].is_null()) *out = token(j[key]);
+    auto it = f.specials.find(key);
+    if (it == f.specials.end()) continue;
+    *out = it->second.content;
+    flags(it->second);
   }
-  if (j.contains("additional_special_tokens") && j["additional_special_tokens"].is_array()) {
-    for (const auto& v : j["additional_special_tokens"]) {
-      std::string content = token(v);
-      o.added_tokens.push_back({content, -1, false, false});  // looked up in the vocabulary
+  for (const auto& t : f.extra_specials) {
+    auto same = [&](const BpeAddedToken& a) { return a.content == t.content; };
+    if (std::none_of(o.added_tokens.begin(), o.added_tokens.end(), same)) {
+      o.added_tokens.push_back({t.content, -1, t.lstrip, t.rstrip});  // looked up in the vocabulary
+    } else {
+      flags(t);
     }
   }
 }
@@ -685,21 +683,31 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_files(const f
       merges.push_back(split_merge(s, file + ":" + std::to_string(line)));
     }
   }
-  const fs::path dir = vocab_json.parent_path();
-  std::error_code ec;
-  if (fs::exists(dir / "added_tokens.json", ec)) {  // save_pretrained's added tokens: {"<pad>": 50257}
-    const fs::path file = dir / "added_tokens.json";
-    try {
-      json j = json::parse(read_text_file(file, "an added_tokens.json"));
-      for (const auto& [token, id] : read_vocab_map(j, file.string()))
-        o.added_tokens.push_back({token, id, false, false});
-    } catch (const json::parse_error& e) {
-      throw DataError(file.string() + ": invalid JSON: " + e.what());
-    }
+  // The save_pretrained files beside vocab.json: added tokens, special-token names, options.
+  const hf_folder::Folder f = hf_folder::read(vocab_json.parent_path());
+  int64_t base = 0;
+  for (const auto& [token, id] : vocab) base = std::max(base, id + 1);
+  hf_folder::check_added_ids(
+      f.added, base,
+      [&](const std::string& t) {
+        auto it = vocab.find(t);
+        return it == vocab.end() ? int64_t{-1} : it->second;
+      },
+      (f.dir / "added_tokens.json").string());
+  for (const auto& t : f.added) o.added_tokens.push_back({t.content, t.id, t.lstrip, t.rstrip});
+  apply_specials(f, o);
+  if (auto prefix = f.flag("add_prefix_space")) o.add_prefix_space = *prefix;
+  if (auto bos = f.flag("add_bos_token"); bos && o.family != "roberta" && *bos != (o.family == "opt")) {
+    hf_folder::refuse(f, "add_bos_token",
+                      "the " + o.family + " template " + (o.family == "opt" ? "adds" : "adds no") +
+                          " beginning-of-sequence token; the model's family decides it");
   }
-  read_special_tokens_map(dir / "special_tokens_map.json", o);
+  if (f.flag("add_eos_token").value_or(false))
+    hf_folder::refuse(f, "add_eos_token", "no byte-level BPE template of lwm appends an end-of-sequence token");
   try {
-    return std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), merges, std::move(o));
+    auto t = std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), merges, std::move(o));
+    t->set_model_max_length(f.model_max_length);
+    return t;
   } catch (const DataError& e) {
     rethrow_with_file(vocab_json.string(), e.what());
   }
@@ -843,7 +851,7 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_tokenizer_jso
     }
     if (j.contains("padding") && j["padding"].is_object() && j["padding"].contains("pad_token"))
       o.pad_token = j["padding"]["pad_token"].get<std::string>();
-    read_special_tokens_map(path.parent_path() / "special_tokens_map.json", o);
+    apply_specials(hf_folder::read(path.parent_path()), o);
     return std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), merges, std::move(o));
   } catch (const json::exception& e) {
     throw DataError(file + ": malformed tokenizer.json: " + e.what());

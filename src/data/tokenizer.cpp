@@ -9,37 +9,47 @@
 #include "lwm/data/byte_level_bpe.h"
 #include "lwm/data/sentencepiece_tokenizer.h"
 #include "lwm/data/wordpiece.h"
+#include "hf_tokenizer_folder.h"
 
 namespace fs = std::filesystem;
 
 namespace lwm {
 namespace {
 
-// Casing options of a BertTokenizer saved by `save_pretrained`: tokenizer_config.json beside vocab.txt.
-WordPieceOptions options_from_config(const fs::path& config) {
-  WordPieceOptions o;
-  std::error_code ec;
-  if (!fs::exists(config, ec)) return o;  // BertTokenizer's defaults: lower-case, strip accents
-  std::ifstream in(config);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-    o.lowercase = j.value("do_lower_case", true);
-    if (j.contains("strip_accents") && !j["strip_accents"].is_null())
-      o.strip_accents = j["strip_accents"].get<bool>();
-    o.handle_chinese_chars = j.value("tokenize_chinese_chars", true);
-    auto token = [&](const char* key, std::string& out) {
-      if (!j.contains(key)) return;
-      const auto& v = j[key];
-      if (v.is_string()) out = v.get<std::string>();
-      if (v.is_object() && v.contains("content")) out = v["content"].get<std::string>();  // AddedToken form
-    };
-    token("unk_token", o.unk_token);
-    token("cls_token", o.cls_token);
-    token("sep_token", o.sep_token);
-    token("pad_token", o.pad_token);
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(config.string() + ": malformed tokenizer_config.json: " + e.what());
+// A BertTokenizer saved by save_pretrained: vocab.txt with tokenizer_config.json (casing, names),
+// special_tokens_map.json (names) and added_tokens.json (added tokens) beside it.
+WordPieceOptions wordpiece_options(const hf_folder::Folder& f) {
+  WordPieceOptions o;  // BertTokenizer's defaults: lower-case, strip accents
+  o.lowercase = f.flag("do_lower_case").value_or(true);
+  o.strip_accents = f.flag("strip_accents");
+  o.handle_chinese_chars = f.flag("tokenize_chinese_chars").value_or(true);
+  if (!f.flag("do_basic_tokenize").value_or(true))
+    hf_folder::refuse(f, "do_basic_tokenize", "lwm's WordPiece always runs BertTokenizer's basic tokenizer");
+  if (f.config.contains("never_split") && !f.config["never_split"].is_null() &&
+      !(f.config["never_split"].is_array() && f.config["never_split"].empty())) {
+    hf_folder::refuse(f, "never_split", "list such tokens in added_tokens.json instead");
+  }
+  auto name = [&](const char* key, std::string& out) {
+    std::string n = f.special(key);
+    if (!n.empty()) out = n;
+  };
+  name("unk_token", o.unk_token);
+  name("cls_token", o.cls_token);
+  name("sep_token", o.sep_token);
+  name("pad_token", o.pad_token);
+  for (const auto& t : f.added) o.added_tokens.push_back({t.content, t.id, t.normalized});
+  // The mask token and the extra special tokens the files name are matched whole, raw; one that is neither
+  // in vocab.txt nor in added_tokens.json is appended after them, as transformers does.
+  std::vector<std::string> named;
+  if (!f.specials.empty()) {
+    // Named tokens are the special ones (transformers): "[CLS]" is ordinary text once cls_token is another.
+    o.special_tokens = {o.pad_token, o.unk_token, o.cls_token, o.sep_token};
+    named.push_back(f.special("mask_token").empty() ? "[MASK]" : f.special("mask_token"));
+  }
+  for (const auto& t : f.extra_specials) named.push_back(t.content);
+  for (const auto& n : named) {
+    auto same = [&](const WordPieceAddedToken& a) { return a.content == n; };
+    if (std::none_of(o.added_tokens.begin(), o.added_tokens.end(), same)) o.added_tokens.push_back({n, -1, false});
   }
   return o;
 }
@@ -76,6 +86,84 @@ std::string bpe_family(const std::string& family, const fs::path& file) {
   return family;
 }
 
+// T5Tokenizer saved by save_pretrained: spiece.model with tokenizer_config.json (extra_ids, names),
+// special_tokens_map.json and added_tokens.json (the <extra_id_N> sentinels) beside it.
+std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model) {
+  const hf_folder::Folder f = hf_folder::read(model.parent_path());
+  const std::string added_file = (f.dir / "added_tokens.json").string();
+  if (f.flag("legacy") == false)
+    hf_folder::refuse(f, "legacy", "lwm encodes as T5Tokenizer's legacy mode, which t5-* checkpoints use");
+  if (f.config.contains("sp_model_kwargs") && !f.config["sp_model_kwargs"].is_null() &&
+      !(f.config["sp_model_kwargs"].is_object() && f.config["sp_model_kwargs"].empty())) {
+    hf_folder::refuse(f, "sp_model_kwargs", "SentencePiece sampling options");
+  }
+  // Sentinels: tokenizer_config.json's extra_ids, else as many as the files list (<extra_id_0> ..).
+  auto sentinel = [](const std::string& t) -> int64_t {
+    const std::string prefix = "<extra_id_";
+    if (t.size() <= prefix.size() + 1 || t.compare(0, prefix.size(), prefix) != 0 || t.back() != '>') return -1;
+    const std::string digits = t.substr(prefix.size(), t.size() - prefix.size() - 1);
+    if (digits.size() > 6 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        (digits.size() > 1 && digits[0] == '0'))
+      return -1;
+    return std::stoll(digits);
+  };
+  int64_t listed = 0;
+  for (const auto& t : f.added)
+    if (sentinel(t.content) >= 0) listed = std::max(listed, sentinel(t.content) + 1);
+  for (const auto& t : f.extra_specials)
+    if (sentinel(t.content) >= 0) listed = std::max(listed, sentinel(t.content) + 1);
+  SentencePieceOptions o;
+  o.extra_ids = static_cast<int>(listed);
+  if (f.config.contains("extra_ids") && !f.config["extra_ids"].is_null()) {
+    const auto& v = f.config["extra_ids"];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 100000)
+      throw DataError(f.config_file() + ": extra_ids must be a non-negative integer, got " + v.dump());
+    if (v.get<int64_t>() > 0 || listed == 0) o.extra_ids = static_cast<int>(v.get<int64_t>());
+    if (listed > o.extra_ids) {
+      throw DataError(f.config_file() + ": extra_ids " + std::to_string(o.extra_ids) + " but <extra_id_" +
+                      std::to_string(listed - 1) + "> is listed");
+    }
+  }
+  auto sp = SentencePieceTokenizer::from_model_file(model, o);
+  // Added tokens: the sentinels where T5Tokenizer puts them (<extra_id_N> = pieces + extra_ids - 1 - N) or
+  // the model's own pieces under their ids; nothing else.
+  for (const auto& t : f.added) {
+    const int64_t own = sp->token_to_id(t.content);
+    if (own == t.id) continue;
+    if (own >= 0 || sentinel(t.content) >= 0) {
+      throw DataError(added_file + ": '" + t.content + "' has id " + std::to_string(t.id) + " but is token " +
+                      std::to_string(own) + " of the SentencePiece model" +
+                      (sentinel(t.content) >= 0 ? " with its sentinels (T5Tokenizer's layout: <extra_id_0> last)" : ""));
+    }
+    throw DataError(added_file + ": the added token '" + t.content + "' (id " + std::to_string(t.id) +
+                    ") is not supported with a SentencePiece model (only T5's <extra_id_N> sentinels are)");
+  }
+  for (const auto& t : f.extra_specials) {
+    if (sp->token_to_id(t.content) < 0) {
+      throw DataError((f.dir / "special_tokens_map.json").string() + ": the additional special token '" + t.content +
+                      "' is not supported with a SentencePiece model (only T5's <extra_id_N> sentinels are)");
+    }
+  }
+  // Special-token names: T5 takes <pad>, </s> and <unk> from the model itself; other names would be new tokens.
+  const std::pair<const char*, int64_t> roles[] = {
+      {"eos_token", sp->eos_id()}, {"unk_token", sp->unk_id()}, {"pad_token", sp->pad_id()}};
+  for (const auto& [key, id] : roles) {
+    const std::string name = f.special(key);
+    if (!name.empty() && name != sp->id_to_token(id)) {
+      throw DataError(f.dir.string() + ": " + key + " '" + name + "' is not the model's own piece '" +
+                      sp->id_to_token(id) + "' (id " + std::to_string(id) + "); other names are not supported");
+    }
+  }
+  for (const char* key : {"bos_token", "cls_token", "sep_token", "mask_token"}) {
+    if (!f.special(key).empty()) {
+      throw DataError(f.dir.string() + ": " + key + " '" + f.special(key) +
+                      "' is not supported with a SentencePiece model (T5 has none)");
+    }
+  }
+  sp->set_model_max_length(f.model_max_length);
+  return sp;
+}
+
 std::unique_ptr<Tokenizer> bpe_files(const fs::path& vocab_json, const fs::path& merges_txt,
                                      const std::string& family) {
   std::string f = bpe_family(family, vocab_json);
@@ -83,9 +171,21 @@ std::unique_ptr<Tokenizer> bpe_files(const fs::path& vocab_json, const fs::path&
 }
 
 std::unique_ptr<Tokenizer> tokenizer_json(const fs::path& path, const std::string& family) {
-  if (model_type(path) == "BPE")
-    return ByteLevelBpeTokenizer::from_tokenizer_json(path, bpe_family(family, path));
-  return WordPieceTokenizer::from_tokenizer_json(path);
+  std::unique_ptr<Tokenizer> t;
+  if (model_type(path) == "BPE") {
+    t = ByteLevelBpeTokenizer::from_tokenizer_json(path, bpe_family(family, path));
+  } else {
+    t = WordPieceTokenizer::from_tokenizer_json(path);
+  }
+  t->set_model_max_length(hf_folder::read(path.parent_path()).model_max_length);
+  return t;
+}
+
+std::unique_ptr<Tokenizer> vocab_txt(const fs::path& path) {
+  const hf_folder::Folder f = hf_folder::read(path.parent_path());
+  auto t = WordPieceTokenizer::from_vocab_file(path, wordpiece_options(f));
+  t->set_model_max_length(f.model_max_length);
+  return t;
 }
 
 }  // namespace
@@ -125,12 +225,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::strin
     // tokenizer.json first: it states the casing and the template itself (AutoTokenizer's choice too).
     // T5's slow tokenizer file first: its tokenizer.json would be a Unigram model, which lwm reads only
     // through the SentencePiece library.
-    if (fs::exists(path / "spiece.model", ec)) return SentencePieceTokenizer::from_model_file(path / "spiece.model");
+    if (fs::exists(path / "spiece.model", ec)) return sentencepiece_folder(path / "spiece.model");
     if (fs::exists(path / "tokenizer.json", ec)) return tokenizer_json(path / "tokenizer.json", family);
-    if (fs::exists(path / "vocab.txt", ec)) {
-      return WordPieceTokenizer::from_vocab_file(path / "vocab.txt",
-                                                 options_from_config(path / "tokenizer_config.json"));
-    }
+    if (fs::exists(path / "vocab.txt", ec)) return vocab_txt(path / "vocab.txt");
     if (fs::exists(path / "vocab.json", ec) || fs::exists(path / "merges.txt", ec))
       return bpe_files(path / "vocab.json", path / "merges.txt", family);
     throw DataError(path.string() +
@@ -140,9 +237,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::strin
   if (name == "vocab.json") return bpe_files(path, path.parent_path() / "merges.txt", family);
   if (name == "merges.txt") return bpe_files(path.parent_path() / "vocab.json", path, family);
   if (path.extension() == ".json") return tokenizer_json(path, family);
-  if (path.extension() == ".model") return SentencePieceTokenizer::from_model_file(path);
-  return WordPieceTokenizer::from_vocab_file(
-      path, options_from_config(path.parent_path() / "tokenizer_config.json"));
+  if (path.extension() == ".model") return sentencepiece_folder(path);
+  return vocab_txt(path);
 }
 
 }  // namespace lwm

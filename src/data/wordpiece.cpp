@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "hf_tokenizer_folder.h"
 #include "lwm/common/error.h"
 
 namespace fs = std::filesystem;
@@ -221,6 +222,58 @@ BasicOptions basic_options(const WordPieceOptions& o) {
   return {o.lowercase, o.strip_accents.value_or(o.lowercase), o.clean_text, o.handle_chinese_chars};
 }
 
+// The text as BertNormalizer leaves it, where HF matches normalised added tokens: clean_text, CJK
+// ideographs spaced, NFC, lower-cased and accents stripped as configured (the per-word steps of
+// BasicTokenizer, applied to the whole text; they are idempotent, so BasicTokenizer may run again after).
+std::string normalize_text(std::string_view text, const BasicOptions& o) {
+  std::string out;
+  const bool ascii =
+      std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) {
+    out.reserve(text.size());
+    for (char ch : text) {
+      auto c = static_cast<unsigned char>(ch);
+      bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+      if (o.clean_text && !space && (c < 32 || c == 127)) continue;
+      if (o.clean_text && space) ch = ' ';
+      out += (o.lowercase && c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : ch;
+    }
+    return out;
+  }
+  icu::UnicodeString cleaned;
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  int32_t i = 0, n = static_cast<int32_t>(text.size());
+  while (i < n) {
+    UChar32 c;
+    U8_NEXT(s, i, n, c);
+    if (c < 0) c = 0xFFFD;
+    if (o.clean_text) {
+      if (c == 0 || c == 0xFFFD || is_control(c)) continue;
+      if (is_whitespace(c)) c = ' ';
+    }
+    if (o.handle_chinese_chars && is_cjk(c)) {
+      cleaned.append(static_cast<UChar32>(' ')).append(c).append(static_cast<UChar32>(' '));
+    } else {
+      cleaned.append(c);
+    }
+  }
+  static const icu::Normalizer2& nfc = normalizer(true);
+  static const icu::Normalizer2& nfd = normalizer(false);
+  icu::UnicodeString w = normalize(nfc, cleaned);
+  if (o.lowercase) w.toLower(icu::Locale::getRoot());
+  if (o.strip_accents) {
+    icu::UnicodeString d = normalize(nfd, w);
+    w.remove();
+    for (int32_t k = 0; k < d.length();) {
+      UChar32 c = d.char32At(k);
+      k += U16_LENGTH(c);
+      if (u_charType(c) != U_NON_SPACING_MARK) w.append(c);
+    }
+  }
+  w.toUTF8String(out);
+  return out;
+}
+
 std::string read_text_file(const fs::path& path, const char* what) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such file (" + what + ")");
@@ -240,6 +293,8 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     : vocab_(std::move(vocab)), opt_(std::move(options)) {
   strip_accents_ = opt_.strip_accents.value_or(opt_.lowercase);
   if (vocab_.empty()) throw DataError("tokenizer: the vocabulary is empty");
+  // ids_ and continuation_ hold views into vocab_: the added tokens appended below must not move it.
+  vocab_.reserve(vocab_.size() + opt_.added_tokens.size());
   ids_.reserve(vocab_.size() * 2);
   for (size_t i = 0; i < vocab_.size(); ++i) {
     std::string_view tok = vocab_[i];
@@ -247,6 +302,31 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     const std::string& prefix = opt_.continuing_prefix;
     if (!prefix.empty() && tok.size() > prefix.size() && tok.compare(0, prefix.size(), prefix) == 0) {
       continuation_[tok.substr(prefix.size())] = static_cast<int64_t>(i);
+    }
+  }
+  // Added tokens: a vocabulary token keeps its id, the others continue the vocabulary.
+  {
+    std::vector<hf_folder::AddedToken> check;
+    for (const auto& t : opt_.added_tokens) {
+      if (t.content.empty()) throw DataError("tokenizer: an added token is empty");
+      if (t.id >= 0) check.push_back({t.content, t.id});
+    }
+    const int64_t base = static_cast<int64_t>(vocab_.size());
+    hf_folder::check_added_ids(check, base, [&](const std::string& c) { return token_to_id(c); }, "tokenizer");
+    for (const auto& t : opt_.added_tokens) {
+      int64_t id = token_to_id(t.content);
+      if (id < 0) {
+        id = static_cast<int64_t>(vocab_.size());
+        vocab_.push_back(t.content);
+        added_ids_[t.content] = id;
+      }
+      const BasicOptions o = basic_options(opt_);
+      if (t.normalized) {
+        std::string n = normalize_text(t.content, o);
+        if (!n.empty()) normalized_.push_back({std::move(n), id});
+      } else {
+        specials_.push_back({t.content, id});
+      }
     }
   }
   auto required = [&](const std::string& token, const char* role) {
@@ -275,17 +355,24 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
   for (const auto& t : opt_.special_tokens) {
     if (t.empty()) continue;
     int64_t id = token_to_id(t);
-    if (id < 0) throw DataError("tokenizer: the special token '" + t + "' is not in the vocabulary");
-    specials_.push_back({t, id});
+    if (id < 0) {
+      throw DataError("tokenizer: the special token '" + t + "' is neither in the vocabulary nor an added token");
+    }
+    if (std::none_of(specials_.begin(), specials_.end(), [&](const Special& s) { return s.text == t; }))
+      specials_.push_back({t, id});
   }
   // Longest first, so that of two specials starting at the same place the longer wins (HF's trie).
-  std::sort(specials_.begin(), specials_.end(),
-            [](const Special& x, const Special& y) { return x.text.size() > y.text.size(); });
+  auto longest_first = [](const Special& x, const Special& y) { return x.text.size() > y.text.size(); };
+  std::stable_sort(specials_.begin(), specials_.end(), longest_first);
+  std::stable_sort(normalized_.begin(), normalized_.end(), longest_first);
 }
 
 int64_t WordPieceTokenizer::token_to_id(std::string_view token) const {
   auto it = ids_.find(token);
-  return it == ids_.end() ? -1 : it->second;
+  if (it != ids_.end()) return it->second;
+  if (added_ids_.empty()) return -1;
+  auto added = added_ids_.find(std::string(token));
+  return added == added_ids_.end() ? -1 : added->second;
 }
 
 const std::string& WordPieceTokenizer::id_to_token(int64_t id) const {
@@ -317,6 +404,45 @@ void WordPieceTokenizer::for_each_segment(std::string_view text, Emit emit) cons
     start = i;
   }
   if (start < text.size()) emit(text.substr(start), int64_t{-1});
+}
+
+// for_each_segment, then the normalised added tokens: each ordinary segment is normalised (BertNormalizer)
+// and split where a normalised added token occurs in it (leftmost, longest at a position), as HF tokenizers'
+// AddedVocabulary does. emit(segment, -1) / emit(token, id) as for_each_segment.
+template <typename Emit>
+void WordPieceTokenizer::for_each_part(std::string_view text, Emit emit) const {
+  if (normalized_.empty()) {
+    for_each_segment(text, emit);
+    return;
+  }
+  const BasicOptions o = basic_options(opt_);
+  for_each_segment(text, [&](std::string_view segment, int64_t special) {
+    if (special >= 0) {
+      emit(segment, special);
+      return;
+    }
+    const std::string n = normalize_text(segment, o);
+    const std::string_view norm(n);
+    size_t start = 0;
+    for (size_t i = 0; i < norm.size();) {
+      const Special* hit = nullptr;
+      for (const auto& sp : normalized_) {
+        if (norm.compare(i, sp.text.size(), sp.text) == 0) {
+          hit = &sp;
+          break;
+        }
+      }
+      if (!hit) {
+        ++i;
+        continue;
+      }
+      if (i > start) emit(norm.substr(start, i - start), int64_t{-1});
+      emit(std::string_view(hit->text), hit->id);
+      i += hit->text.size();
+      start = i;
+    }
+    if (start < norm.size()) emit(norm.substr(start), int64_t{-1});
+  });
 }
 
 // Greedy longest-match-first over code points, as WordpieceTokenizer.tokenize.
@@ -360,7 +486,7 @@ std::vector<int64_t> WordPieceTokenizer::token_ids(const std::string& text) cons
   ids.reserve(text.size() / 4 + 4);
   const BasicOptions o = basic_options(opt_);
   std::string buffer;
-  for_each_segment(text, [&](std::string_view segment, int64_t special) {
+  for_each_part(text, [&](std::string_view segment, int64_t special) {
     if (special >= 0) {
       ids.push_back(special);
       return;
@@ -374,7 +500,7 @@ std::vector<std::string> WordPieceTokenizer::basic_tokenize(const std::string& t
   std::vector<std::string> words;
   const BasicOptions o = basic_options(opt_);
   std::string buffer;
-  for_each_segment(text, [&](std::string_view segment, int64_t special) {
+  for_each_part(text, [&](std::string_view segment, int64_t special) {
     if (special >= 0) {
       words.emplace_back(segment);
       return;
@@ -434,6 +560,17 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_file(const fs
     if (round != token) throw DataError(path.string() + ":" + std::to_string(line) + ": invalid UTF-8");
     vocab.push_back(std::move(token));
     pos = end + 1;
+  }
+  // Empty lines at the end (an extra newline) are not tokens: no text produces an empty token, and counting
+  // them would make a vocabulary that matches a model's embedding look larger than it. They stay only when
+  // an added token's explicit id is the one after them (its ids were counted with them).
+  size_t kept = vocab.size();
+  while (kept > 0 && vocab[kept - 1].empty()) --kept;
+  if (kept < vocab.size()) {
+    const int64_t lines = static_cast<int64_t>(vocab.size());
+    const bool needed = std::any_of(options.added_tokens.begin(), options.added_tokens.end(),
+                                    [&](const WordPieceAddedToken& t) { return t.id == lines; });
+    if (!needed) vocab.resize(kept);
   }
   if (vocab.empty()) throw DataError(path.string() + ": empty vocabulary");
   try {

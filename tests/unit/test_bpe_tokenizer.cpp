@@ -19,6 +19,7 @@
 #include "lwm/data/byte_level_bpe.h"
 #include "lwm/data/tokenizer.h"
 #include "lwm/data/wordpiece.h"
+#include "saved_folder_support.h"
 
 namespace lwm {
 namespace {
@@ -286,6 +287,93 @@ TEST(TokenizerLoadBpe, MissingOrMalformedFilesAreDataErrors) {
   expect_load_error(bpe_data("nope/vocab.json"), "no such");
   // A BPE tokenizer.json without a ByteLevel pre-tokenizer (e.g. SentencePiece-style BPE) is refused.
   expect_load_error(std::string(LWM_SOURCE_DIR) + "/tests/data/tokenizer/bpe.json", "'BPE' is not supported");
+}
+
+// ---- Folders as save_pretrained writes them (issue 17): read as for every kind ----------------------------
+
+using nlohmann::json;
+using test::SavedFolder;
+using test::expect_folder_error;
+
+void write_gpt2_folder(const SavedFolder& f, const json& added, const json& specials_map, const json& config) {
+  f.copy(kGpt2Dir + "/vocab.json");
+  f.copy(kGpt2Dir + "/merges.txt");
+  if (!added.is_null()) f.write_json("added_tokens.json", added);
+  if (!specials_map.is_null()) f.write_json("special_tokens_map.json", specials_map);
+  if (!config.is_null()) f.write_json("tokenizer_config.json", config);
+}
+
+const std::vector<std::pair<std::string, std::string>> kBpeFolderTexts = {
+    {"hi<pad> <PAD> there<new>", ""},
+    {"Hello world", "<new> again<pad>"},
+    {"<|endoftext|>x <new>y", ""},
+};
+
+void expect_bpe_parity(const SavedFolder& f, const std::string& hf_class, const std::string& family,
+                       const std::string& label) {
+  json hf = test::hf_saved_folder_ids(hf_class, f.dir, kBpeFolderTexts);
+  ASSERT_FALSE(hf.is_null()) << label;
+  ASSERT_FALSE(hf.contains("error")) << label << ": " << hf.dump();
+  auto t = load_tokenizer(f.dir, family);
+  EXPECT_EQ(t->vocab_size(), hf["len"].get<int64_t>()) << label;
+  EXPECT_EQ(t->model_max_length(), hf["model_max_length"].is_null() ? 0 : hf["model_max_length"].get<int64_t>())
+      << label;
+  for (size_t i = 0; i < kBpeFolderTexts.size(); ++i) {
+    const auto& [a, b] = kBpeFolderTexts[i];
+    EXPECT_EQ(t->encode(a, b, 0).ids, hf["ids"][i].get<Ids>()) << label << ": " << a << " | " << b;
+  }
+}
+
+TEST(TokenizerSavedFolder, ByteLevelBpeMatchesTransformers) {
+  const json added = {{"<pad>", 50257}, {"<new>", 50258}};
+  {
+    SavedFolder f;
+    write_gpt2_folder(f, added, {{"pad_token", "<pad>"}}, {{"model_max_length", 1024}});
+    expect_bpe_parity(f, "gpt2", "gpt2", "gpt2, added tokens");
+  }
+  {
+    SavedFolder f;  // tokenizer_config.json's add_prefix_space
+    write_gpt2_folder(f, added, {{"pad_token", "<pad>"}}, {{"add_prefix_space", true}, {"add_bos_token", false}});
+    expect_bpe_parity(f, "gpt2", "gpt2", "gpt2, add_prefix_space");
+  }
+  {
+    SavedFolder f;  // RoBERTa on GPT-2's files, every special token <|endoftext|>, one added token
+    const json eot = "<|endoftext|>";
+    write_gpt2_folder(f, {{"<new>", 50257}},
+                      {{"bos_token", eot}, {"eos_token", eot}, {"unk_token", eot}, {"pad_token", eot},
+                       {"cls_token", eot}, {"sep_token", eot}, {"mask_token", eot}},
+                      {{"model_max_length", 512}});
+    expect_bpe_parity(f, "roberta", "roberta", "roberta, added token");
+  }
+}
+
+TEST(TokenizerSavedFolder, ByteLevelBpeRefusesAmbiguousIdsAndUnsupportedOptions) {
+  {
+    SavedFolder f;  // a gap: transformers 5 renumbers it to 50257, transformers 4 kept 50260
+    write_gpt2_folder(f, {{"<pad>", 50260}}, nullptr, nullptr);
+    expect_folder_error(f, "'<pad>' has id 50260, expected 50257");
+  }
+  {
+    SavedFolder f;  // an id that is another vocabulary token
+    write_gpt2_folder(f, {{"<pad>", 5}}, nullptr, nullptr);
+    expect_folder_error(f, "'<pad>' has id 5, expected 50257");
+  }
+  {
+    SavedFolder f;
+    write_gpt2_folder(f, nullptr, nullptr, {{"add_bos_token", true}});
+    expect_folder_error(f, "add_bos_token true is not supported", "gpt2");
+  }
+  {
+    SavedFolder f;
+    write_gpt2_folder(f, nullptr, nullptr, {{"add_bos_token", false}});
+    expect_folder_error(f, "add_bos_token false is not supported", "opt");
+  }
+  {
+    SavedFolder f;
+    write_gpt2_folder(f, {{"<pad>", 50257}}, nullptr,
+                      {{"added_tokens_decoder", {{"50257", {{"content", "<pad>"}, {"single_word", true}}}}}});
+    expect_folder_error(f, "single_word true");
+  }
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "lwm/common/error.h"
 #include "lwm/data/sentencepiece_tokenizer.h"
+#include "saved_folder_support.h"
 #include "test_support.h"
 
 namespace lwm {
@@ -210,6 +212,78 @@ TEST(SentencePieceTokenizer, MissingOrCorruptModelsAreDataErrors) {
                     "not a valid SentencePiece model");  // parses, empty
   // spm_train's default ids (unk 0, bos 1, eos 2, no pad); see tests/data/tokenizer/t5/README.md.
   expect_load_error(model_path().parent_path() / "no_pad.model", "has no <pad> piece");
+}
+
+// ---- Folders as save_pretrained writes them (issue 17): read as for every kind ----------------------------
+// transformers cannot load a spiece.model folder here (its converter needs the protobuf package, absent from
+// the pinned environment: see tools/hf_token_ids.py), so the expectations are T5Tokenizer's layout, stated
+// in sentencepiece_tokenizer.h: <extra_id_N> = pieces + extra_ids - 1 - N, len(tokenizer) = pieces + extra_ids.
+
+using nlohmann::json;
+using test::SavedFolder;
+using test::expect_folder_error;
+
+// A T5Tokenizer folder with `extra` sentinels listed in added_tokens.json as save_pretrained writes them.
+json sentinels(int extra, int64_t pieces = 8000) {
+  json added = json::object();
+  for (int n = 0; n < extra; ++n) added["<extra_id_" + std::to_string(n) + ">"] = pieces + extra - 1 - n;
+  return added;
+}
+
+TEST(TokenizerSavedFolder, SentencePieceReadsSentinelsNamesAndMaxLength) {
+  {
+    SavedFolder f;  // tokenizer_config.json's extra_ids with the sentinels listed
+    f.copy(model_path());
+    f.write_json("added_tokens.json", sentinels(3));
+    json names = json::array({"<extra_id_0>", "<extra_id_1>", "<extra_id_2>"});
+    f.write_json("special_tokens_map.json", {{"eos_token", "</s>"}, {"pad_token", "<pad>"}, {"unk_token", "<unk>"},
+                                             {"additional_special_tokens", names}});
+    f.write_json("tokenizer_config.json", {{"extra_ids", 3}, {"model_max_length", 512}, {"legacy", true},
+                                           {"additional_special_tokens", names}});
+    auto t = load_tokenizer(f.dir);
+    EXPECT_EQ(t->kind(), "sentencepiece");
+    EXPECT_EQ(t->vocab_size(), 8003);  // len(tokenizer): the sentinels count
+    EXPECT_EQ(t->model_max_length(), 512);
+    EXPECT_EQ(t->encode("<extra_id_0> the <extra_id_2>", "", 0).ids, (Ids{8002, 3, 8000, EOS}));
+    EXPECT_EQ(load_tokenizer(f.dir / "spiece.model")->vocab_size(), 8003);
+  }
+  {
+    SavedFolder f;  // the sentinels listed only in added_tokens.json: as many as listed
+    f.copy(model_path());
+    f.write_json("added_tokens.json", sentinels(2));
+    auto t = load_tokenizer(f.dir);
+    EXPECT_EQ(t->vocab_size(), 8002);
+    EXPECT_EQ(t->model_max_length(), 0);
+    EXPECT_EQ(t->encode("<extra_id_1>", "", 0).ids, (Ids{8000, EOS}));
+  }
+  {
+    SavedFolder f;  // a bare spiece.model folder: as before
+    f.copy(model_path());
+    EXPECT_EQ(load_tokenizer(f.dir)->vocab_size(), 8000);
+  }
+}
+
+TEST(TokenizerSavedFolder, SentencePieceRefusesWhatItCannotHonour) {
+  auto folder = [](const json& added, const json& specials_map, const json& config) {
+    auto f = std::make_unique<SavedFolder>();
+    f->copy(model_path());
+    if (!added.is_null()) f->write_json("added_tokens.json", added);
+    if (!specials_map.is_null()) f->write_json("special_tokens_map.json", specials_map);
+    if (!config.is_null()) f->write_json("tokenizer_config.json", config);
+    return f;
+  };
+  expect_folder_error(*folder({{"[NEW]", 8000}}, nullptr, nullptr),
+                      "the added token '[NEW]' (id 8000) is not supported with a SentencePiece model");
+  expect_folder_error(*folder({{"<extra_id_0>", 8000}, {"<extra_id_1>", 8001}}, nullptr, nullptr),
+                      "'<extra_id_0>' has id 8000 but is token 8001");  // not T5Tokenizer's order
+  expect_folder_error(*folder(nullptr, nullptr, {{"legacy", false}}), "legacy false is not supported");
+  expect_folder_error(*folder(nullptr, nullptr, {{"sp_model_kwargs", {{"enable_sampling", true}}}}),
+                      "sp_model_kwargs");
+  expect_folder_error(*folder(nullptr, {{"eos_token", "<eos>"}}, nullptr),
+                      "eos_token '<eos>' is not the model's own piece '</s>'");
+  expect_folder_error(*folder(nullptr, {{"mask_token", "<mask>"}}, nullptr), "mask_token '<mask>' is not supported");
+  expect_folder_error(*folder(nullptr, nullptr, {{"extra_ids", 1}, {"additional_special_tokens", {"<extra_id_4>"}}}),
+                      "extra_ids 1 but <extra_id_4> is listed");
 }
 
 }  // namespace

@@ -3,12 +3,15 @@
 // vocab.txt, and where a word splits, the longer candidates were checked to be absent from the vocab.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "lwm/common/error.h"
 #include "lwm/data/tokenizer.h"
 #include "lwm/data/wordpiece.h"
+#include "saved_folder_support.h"
 
 namespace lwm {
 namespace {
@@ -194,6 +197,224 @@ TEST(TokenizerLoad, MissingOrMalformedFilesAreDataErrors) {
   expect_load_error(data_file("tokenizer/broken.json"), "invalid JSON");
   expect_load_error(data_file("tokenizer/bpe.json"), "'BPE' is not supported");
   expect_load_error(data_file("tokenizer/bad_ids.json"), "model.vocab ids");
+}
+
+// ---- Folders as save_pretrained writes them (issue 17) --------------------------------------------------
+
+using nlohmann::json;
+using test::SavedFolder;
+using test::expect_folder_error;
+
+std::string bert_vocab_text() {
+  std::ifstream in(kBertDir + "/vocab.txt", std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const json kBertSpecialsMap = {{"cls_token", "[CLS]"}, {"mask_token", "[MASK]"}, {"pad_token", "[PAD]"},
+                               {"sep_token", "[SEP]"}, {"unk_token", "[UNK]"}};
+
+// A BertTokenizer folder: vocab.txt (+ `vocab_tail`), and each json file unless null.
+void write_bert_folder(const SavedFolder& f, const json& added, const json& specials_map, const json& config,
+                       const std::string& vocab_tail = "") {
+  f.write("vocab.txt", bert_vocab_text() + vocab_tail);
+  if (!added.is_null()) f.write_json("added_tokens.json", added);
+  if (!specials_map.is_null()) f.write_json("special_tokens_map.json", specials_map);
+  if (!config.is_null()) f.write_json("tokenizer_config.json", config);
+}
+
+const std::vector<std::pair<std::string, std::string>> kFolderTexts = {
+    {"Hello [NEW] world [new] x[NEW]y", ""},
+    {"Café NAÏVE [NEW]", ""},
+    {"a [NEW] b <sp> [MASK]", "c [new] <SP> [unused1] [CLS]"},
+    {"[unused1] hello [unused2]", ""},
+};
+
+// lwm against transformers' BertTokenizer.from_pretrained on the same folder: ids, len(tokenizer) and
+// model_max_length.
+void expect_bert_parity(const SavedFolder& f, const std::string& label) {
+  json hf = test::hf_saved_folder_ids("bert", f.dir, kFolderTexts);
+  ASSERT_FALSE(hf.is_null()) << label;
+  ASSERT_FALSE(hf.contains("error")) << label << ": " << hf.dump();
+  auto t = load_tokenizer(f.dir);
+  EXPECT_EQ(t->vocab_size(), hf["len"].get<int64_t>()) << label;
+  EXPECT_EQ(t->model_max_length(), hf["model_max_length"].is_null() ? 0 : hf["model_max_length"].get<int64_t>())
+      << label;
+  for (size_t i = 0; i < kFolderTexts.size(); ++i) {
+    const auto& [a, b] = kFolderTexts[i];
+    EXPECT_EQ(t->encode(a, b, 0).ids, hf["ids"][i].get<Ids>()) << label << ": " << a << " | " << b;
+  }
+}
+
+TEST(TokenizerSavedFolder, WordPieceMatchesTransformers) {
+  const json added = {{"[NEW]", 30522}};
+  {
+    SavedFolder f;  // added token, lower-casing: "[NEW]" is normalised, so "[new]" matches it too
+    write_bert_folder(f, added, kBertSpecialsMap, {{"do_lower_case", true}, {"model_max_length", 512}});
+    expect_bert_parity(f, "added [NEW], uncased");
+  }
+  {
+    SavedFolder f;  // cased: "[NEW]" only as written; accents kept
+    write_bert_folder(f, added, kBertSpecialsMap, {{"do_lower_case", false}});
+    expect_bert_parity(f, "added [NEW], cased");
+  }
+  {
+    SavedFolder f;  // lower-case without stripping accents; transformers' "unset" model_max_length
+    write_bert_folder(f, added, nullptr,
+                      {{"do_lower_case", true}, {"strip_accents", false},
+                       {"model_max_length", json::parse("1000000000000000019884624838656")}});
+    expect_bert_parity(f, "strip_accents false");
+  }
+  {
+    SavedFolder f;  // special_tokens_map.json renames [CLS] and beats tokenizer_config.json
+    write_bert_folder(f, nullptr,
+                      {{"cls_token", "[unused1]"}, {"sep_token", "[unused2]"}, {"unk_token", "[UNK]"},
+                       {"pad_token", "[PAD]"}},
+                      {{"cls_token", "[unused3]"}});
+    expect_bert_parity(f, "renamed specials");
+  }
+  {
+    SavedFolder f;  // an additional special token, appended after the vocabulary
+    write_bert_folder(f, {{"<sp>", 30522}},
+                      [] {
+                        json m = kBertSpecialsMap;
+                        m["additional_special_tokens"] = {"<sp>"};
+                        return m;
+                      }(),
+                      nullptr);
+    expect_bert_parity(f, "additional special token");
+  }
+  {
+    SavedFolder f;  // transformers >= 4.34's added_tokens_decoder: normalized false, so only "[NEW]" as written
+    write_bert_folder(f, added, kBertSpecialsMap,
+                      {{"added_tokens_decoder",
+                        {{"30522",
+                          {{"content", "[NEW]"}, {"lstrip", false}, {"normalized", false}, {"rstrip", false},
+                           {"single_word", false}, {"special", false}}}}}});
+    expect_bert_parity(f, "added_tokens_decoder");
+  }
+  {
+    SavedFolder f;  // two added tokens, listed out of order
+    write_bert_folder(f, {{"<x>", 30523}, {"[NEW]", 30522}}, kBertSpecialsMap, nullptr);
+    expect_bert_parity(f, "two added tokens");
+  }
+}
+
+// The class of issue 17's first fault: added_tokens.json beside vocab.txt was ignored, so "[NEW]" became
+// "[", "new", "]" and a vocabulary larger than the embedding went unnoticed.
+TEST(TokenizerSavedFolder, WordPieceAddedTokensAreWholeAndCounted) {
+  SavedFolder f;
+  write_bert_folder(f, {{"[NEW]", 30522}}, kBertSpecialsMap, nullptr);
+  auto t = load_tokenizer(f.dir);
+  EXPECT_EQ(t->vocab_size(), 30523);  // transformers' len(tokenizer): the embedding needs 30523 rows
+  EXPECT_EQ(t->encode("hello [NEW]", "", 0).ids, (Ids{CLS, 7592, 30522, SEP}));
+  auto* wp = dynamic_cast<const WordPieceTokenizer*>(t.get());
+  ASSERT_NE(wp, nullptr);
+  EXPECT_EQ(wp->token_to_id("[NEW]"), 30522);
+  EXPECT_EQ(wp->id_to_token(30522), "[NEW]");
+  // The same files named by their vocab.txt.
+  EXPECT_EQ(load_tokenizer(f.dir / "vocab.txt")->vocab_size(), 30523);
+}
+
+// The class of issue 17's second fault: an extra newline at the end of vocab.txt made a 30523rd, empty,
+// token, and a model with the real 30522 rows "mismatched".
+TEST(TokenizerSavedFolder, TrailingEmptyLinesOfVocabTxtAreNotTokens) {
+  for (const std::string tail : {"\n", "\n\n\n", "\r\n", "\n\r\n"}) {
+    SavedFolder f;
+    write_bert_folder(f, nullptr, nullptr, nullptr, tail);
+    auto t = load_tokenizer(f.dir);
+    EXPECT_EQ(t->vocab_size(), 30522) << json(tail).dump();
+    EXPECT_EQ(t->encode("hello world", "", 0).ids, (Ids{CLS, 7592, 2088, SEP}));
+  }
+  {
+    SavedFolder f;  // added tokens after them: continue the real vocabulary
+    write_bert_folder(f, {{"[NEW]", 30522}}, nullptr, nullptr, "\n");
+    EXPECT_EQ(load_tokenizer(f.dir)->vocab_size(), 30523);
+  }
+  {
+    SavedFolder f;  // ... unless their ids were counted with the empty line (transformers counts it)
+    write_bert_folder(f, {{"[NEW]", 30523}}, nullptr, nullptr, "\n");
+    auto t = load_tokenizer(f.dir);
+    EXPECT_EQ(t->vocab_size(), 30524);
+    EXPECT_EQ(t->encode("[NEW]", "", 0).ids, (Ids{CLS, 30523, SEP}));
+  }
+}
+
+TEST(TokenizerSavedFolder, WordPieceRefusesAmbiguousIdsAndUnsupportedOptions) {
+  {
+    SavedFolder f;  // a gap: transformers 5 renumbers it to 30522, transformers 4 kept 30530
+    write_bert_folder(f, {{"[NEW]", 30530}}, nullptr, nullptr);
+    expect_folder_error(f, "'[NEW]' has id 30530, expected 30522");
+  }
+  {
+    SavedFolder f;  // an id that is another vocabulary token
+    write_bert_folder(f, {{"[NEW]", 100}}, nullptr, nullptr);
+    expect_folder_error(f, "'[NEW]' has id 100, expected 30522");
+  }
+  {
+    SavedFolder f;  // a vocabulary token under another id
+    write_bert_folder(f, {{"hello", 30522}}, nullptr, nullptr);
+    expect_folder_error(f, "'hello' has id 30522 but is token 7592 of the vocabulary");
+  }
+  {
+    SavedFolder f;  // its own id: fine, and matched whole
+    write_bert_folder(f, {{"[unused5]", 6}}, nullptr, nullptr);
+    auto t = load_tokenizer(f.dir);
+    EXPECT_EQ(t->vocab_size(), 30522);
+    EXPECT_EQ(t->encode("a [unused5] b", "", 0).ids, (Ids{CLS, 1037, 6, 1038, SEP}));
+  }
+  {
+    SavedFolder f;
+    write_bert_folder(f, nullptr, nullptr, {{"do_basic_tokenize", false}});
+    expect_folder_error(f, "do_basic_tokenize false is not supported");
+  }
+  {
+    SavedFolder f;
+    write_bert_folder(f, nullptr, nullptr, {{"never_split", {"[X]"}}});
+    expect_folder_error(f, "never_split [\"[X]\"] is not supported");
+  }
+  {
+    SavedFolder f;
+    write_bert_folder(f, nullptr, nullptr, {{"do_lower_case", "yes"}});
+    expect_folder_error(f, "\"do_lower_case\" must be true, false or null");
+  }
+  {
+    SavedFolder f;
+    write_bert_folder(f, nullptr, nullptr,
+                      {{"added_tokens_decoder",
+                        {{"30522", {{"content", "[NEW]"}, {"single_word", true}, {"special", false}}}}}});
+    expect_folder_error(f, "single_word true");
+  }
+  {
+    SavedFolder f;  // the two files disagree
+    write_bert_folder(f, {{"[NEW]", 30522}}, nullptr,
+                      {{"added_tokens_decoder", {{"30522", {{"content", "[OLD]"}, {"special", false}}}}}});
+    expect_folder_error(f, "id 30522 is '[NEW]' here but '[OLD]'");
+  }
+  {
+    SavedFolder f;
+    write_bert_folder(f, nullptr, nullptr, {{"model_max_length", -5}});
+    expect_folder_error(f, "model_max_length must be a positive integer");
+  }
+  {
+    SavedFolder f;
+    write_bert_folder(f, {{"[NEW]", 30522}}, nullptr, nullptr);
+    f.write("added_tokens.json", "{\"[NEW]\": ");
+    expect_folder_error(f, "added_tokens.json: invalid JSON");
+  }
+}
+
+TEST(TokenizerSavedFolder, ModelMaxLength) {
+  EXPECT_EQ(load_tokenizer(kBertDir)->model_max_length(), 0);  // no tokenizer_config.json
+  for (const auto& [value, expected] : std::vector<std::pair<json, int64_t>>{
+           {512, 512}, {json(nullptr), 0}, {json::parse("1000000000000000019884624838656"), 0}, {int64_t{1} << 40, 0}}) {
+    SavedFolder f;
+    write_bert_folder(f, nullptr, nullptr, {{"model_max_length", value}});
+    EXPECT_EQ(load_tokenizer(f.dir)->model_max_length(), expected) << value.dump();
+    f.copy(kBertDir + "/tokenizer.json");  // a tokenizer.json takes it from the config beside it too
+    EXPECT_EQ(load_tokenizer(f.dir / "tokenizer.json")->model_max_length(), expected) << value.dump();
+  }
 }
 
 }  // namespace

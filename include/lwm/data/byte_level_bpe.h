@@ -77,8 +77,10 @@ class ByteLevelBpeTokenizer : public Tokenizer {
   ByteLevelBpeTokenizer(const ByteLevelBpeTokenizer&) = delete;
   ByteLevelBpeTokenizer& operator=(const ByteLevelBpeTokenizer&) = delete;
 
-  // vocab.json + merges.txt (GPT2Tokenizer's files). Also reads, when present beside vocab.json,
-  // added_tokens.json (verbatim tokens) and special_tokens_map.json (token names).
+  // vocab.json + merges.txt (GPT2Tokenizer's files). Also reads, when present beside vocab.json, the
+  // other files save_pretrained writes: added_tokens.json (verbatim tokens; their ids must continue the
+  // vocabulary, see load_tokenizer), special_tokens_map.json (token names) and tokenizer_config.json
+  // (names, add_prefix_space, add_bos_token, model_max_length). DataError for what it cannot honour.
   static std::unique_ptr<ByteLevelBpeTokenizer> from_files(const std::filesystem::path& vocab_json,
                                                            const std::filesystem::path& merges_txt,
                                                            const std::string& family = "gpt2");

@@ -24,6 +24,17 @@ class Tokenizer {
   virtual int64_t vocab_size() const = 0;
   virtual int64_t pad_id() const = 0;
   virtual std::string kind() const = 0;  // "wordpiece", "byte-level-bpe", "sentencepiece"
+
+  // The most tokens per sequence (special tokens included) the saved tokenizer was configured for:
+  // model_max_length of the tokenizer_config.json beside its files (Hugging Face's save_pretrained writes
+  // it, e.g. 512 for bert-base-uncased). 0 when unknown: no such file or key, null, or transformers'
+  // "unset" value int(1e30) (anything from 2^31 on counts as unset). A limit for callers to cap a
+  // requested max_length with; encode() itself does not apply it. Set by load_tokenizer.
+  int64_t model_max_length() const { return model_max_length_; }
+  void set_model_max_length(int64_t n) { model_max_length_ = n > 0 ? n : 0; }
+
+ private:
+  int64_t model_max_length_ = 0;
 };
 
 // Cuts token ids to fit max_length once `specials` special tokens are added (max_length <= 0: no limit):
@@ -45,9 +56,25 @@ void truncate_longest_first(std::vector<int64_t>& a, std::vector<int64_t>& b, bo
 //   a file named vocab.json or merges.txt: BPE, with the other file beside it;
 //   any other file ending in .json: a tokenizer.json (dispatched on model.type); *.model: SentencePiece;
 //   any other file: a vocab.txt.
-// vocab.txt takes do_lower_case / strip_accents / tokenize_chinese_chars and the special token
-// names from a tokenizer_config.json beside it, if there is one (else BertTokenizer's defaults:
-// lower-case and strip accents). See lwm/data/wordpiece.h for the exact tokenization rules.
+// The files Hugging Face's save_pretrained writes beside vocab.txt, vocab.json + merges.txt or spiece.model
+// are read the same way for every kind (see docs/tokenizers.md, "Saved tokenizer folders"; each is optional):
+//   added_tokens.json (token -> id) and tokenizer_config.json's added_tokens_decoder (id -> AddedToken):
+//     tokens matched whole in the text, with their ids; vocab_size() counts them (transformers'
+//     len(tokenizer)). Each id must be the vocabulary's own id for that token or continue the vocabulary
+//     without a gap (transformers 5 renumbers other ids, transformers 4 kept them: DataError). A token with
+//     single_word, or two files that disagree, is a DataError. SentencePiece: only T5's <extra_id_N>
+//     sentinels in HF's layout (see lwm/data/sentencepiece_tokenizer.h); any other added token: DataError.
+//   special_tokens_map.json and tokenizer_config.json: the special-token names (the map's win, as in
+//     transformers) and additional_special_tokens / extra_special_tokens, matched whole.
+//   tokenizer_config.json: model_max_length (Tokenizer::model_max_length()); WordPiece: do_lower_case,
+//     strip_accents, tokenize_chinese_chars (default: BertTokenizer's, lower-case and strip accents);
+//     do_basic_tokenize false or a never_split list: DataError. BPE: add_prefix_space; add_bos_token must
+//     agree with the family's template (DataError otherwise). SentencePiece: extra_ids; legacy false or
+//     sp_model_kwargs: DataError; special-token names must be the model's own pieces.
+// vocab.txt: empty lines at its end (an empty token no text can produce) are not tokens (transformers counts
+// them), unless an added token's id needs them. A tokenizer.json states its own added tokens and names;
+// beside it only tokenizer_config.json's model_max_length is read (and, for BPE, special_tokens_map.json).
+// See lwm/data/wordpiece.h for the exact tokenization rules.
 // `family` is the model family: "" (unknown), "bert", "distilbert", "roberta", "gpt2", "opt" or "t5".
 //   WordPiece: the family is not used (the files state the [CLS] A [SEP] template).
 //   BPE: it picks the special tokens and the template (see lwm/data/byte_level_bpe.h): "gpt2" A B,
