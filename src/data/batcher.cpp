@@ -78,6 +78,12 @@ EncodedDataset encode_dataset(const Dataset& data, const Tokenizer& tok, int max
   static const std::string kNone;
   for (const Example& e : data.examples) {
     out.encodings.push_back(tok.encode(e.text_a, data.task.pair ? e.text_b : kNone, max_length));
+    if (out.encodings.back().ids.empty()) {
+      throw DataError(data.source + ":" + std::to_string(e.line) + ": the text is empty" +
+                      (data.task.pair ? " (both texts of the pair)" : "") + ", and this " + tok.kind() +
+                      " tokenizer adds no special token: the model would have no token to classify from. "
+                      "Remove the row or give it text");
+    }
   }
   return out;
 }

@@ -219,6 +219,7 @@ Columns resolve_columns(const Reader& r, const std::vector<std::string>& header,
 
 void add_row(Reader& r, size_t line, const std::vector<std::string>& fields, const Columns& c) {
   Example e;
+  e.line = line;
   e.text_a = fields[static_cast<size_t>(c.a)];
   if (c.b >= 0) e.text_b = fields[static_cast<size_t>(c.b)];
   const std::string& label = fields[static_cast<size_t>(c.label)];
@@ -414,6 +415,7 @@ void add_object(Reader& r, size_t where, const nlohmann::json& obj) {
     return v->get<std::string>();
   };
   Example e;
+  e.line = where;
   if (task.pair) {
     e.text_a = text(kFirstText, "first text");
     e.text_b = text(kSecondText, "second text");

@@ -258,6 +258,58 @@ TEST(LabelOrder, BelowChanceNamesTheOrderThatFits) {
   EXPECT_NE(below_chance_warning(sst2, p2, g2).find("--labels 1,0 it would score 0.700"), std::string::npos);
 }
 
+// ---- empty texts (issue 13): a defined encoding where the family's template has one, else exit 4 ----
+
+TEST(EmptyText, EveryFamilyEncodesItOrRefusesItNamingFileAndLine) {
+  const fs::path dir = scratch("empty");
+  std::ofstream(dir / "single.tsv") << "sentence\tlabel\ngood film\t1\n\t0\n";
+  std::ofstream(dir / "half.tsv") << "#1 String\t#2 String\tQuality\n\tsecond only\t1\n";
+  std::ofstream(dir / "pair.tsv") << "#1 String\t#2 String\tQuality\nfine\tfine\t1\n\t\t0\n";
+  const std::string bert_vocab = (test::shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt").string();
+  const std::string gpt2_vocab = (test::shared_data() / "vocab" / "gpt2").string();
+  const std::string t5_vocab = (test::source_dir() / "tests/data/tokenizer/t5/spiece.model").string();
+  struct Case {
+    fs::path model;
+    std::string tokenizer;
+    bool refused;  // GPT-2's template adds no token around an empty text
+  };
+  const std::vector<Case> cases = {
+      {test::reference_model("bert", "sdpa"), bert_vocab, false},
+      {test::reference_model("distilbert", "sdpa"), bert_vocab, false},
+      {test::reference_model("opt", "sdpa", "--vocab 50257"), gpt2_vocab, false},
+      {test::reference_model("t5", "sdpa", "--vocab 8000", 4), t5_vocab, false},
+      {test::reference_model("gpt2", "sdpa", "--vocab 50257"), gpt2_vocab, true},
+      {test::reference_model("gpt2", "sdpa", "--vocab 50257 --head lm --clone-tied", 4), gpt2_vocab, true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.model.filename().string());
+    const std::string common = " --tokenizer " + c.tokenizer + " --latency-samples 1 --max-length 16";
+    CliRun single = compress_in(dir, "--quiet evaluate --model " + c.model.string() + " --task sst2 --eval single.tsv" + common);
+    if (c.refused) {
+      expect_one_line_error(single, 4, "single.tsv:3: the text is empty");
+    } else {
+      EXPECT_EQ(single.code, 0) << single.output;
+    }
+    if (c.refused) {  // the same rows read for distillation: refused before any training
+      CliRun run = compress_in(dir, "--quiet --model " + c.model.string() + " --task sst2 --train single.tsv --eval single.tsv" +
+                                        common + " --out out --epochs 1 --keep_layers 1");
+      expect_one_line_error(run, 4, "single.tsv:3: the text is empty");
+    }
+    // Pairs, for the classifiers (the label-word models' MRPC words are not single tokens here).
+    const std::string name = c.model.filename().string();
+    if (name.find("t5") != std::string::npos || name.find("head_lm") != std::string::npos) continue;
+    // An empty half of a pair is the other half alone; an empty pair is the empty text again.
+    CliRun half = compress_in(dir, "--quiet evaluate --model " + c.model.string() + " --task mrpc --eval half.tsv" + common);
+    EXPECT_EQ(half.code, 0) << half.output;
+    CliRun pair = compress_in(dir, "--quiet evaluate --model " + c.model.string() + " --task mrpc --eval pair.tsv" + common);
+    if (c.refused) {
+      expect_one_line_error(pair, 4, "pair.tsv:3: the text is empty (both texts of the pair)");
+    } else {
+      EXPECT_EQ(pair.code, 0) << pair.output;
+    }
+  }
+}
+
 // ---- 4. energy says when it cannot be trusted ----
 
 TEST(EnergyTrust, AnOversubscribedMachineIsNamedInTheReading) {

@@ -26,6 +26,10 @@ struct EncodedDataset {
 };
 
 // Encodes every example (text_b only for pair tasks), truncated to max_length (<= 0: no truncation).
+// An empty text (or an empty half of a pair) gets the tokenizer's template around nothing, as Hugging Face's
+// tokenizers encode "": BERT [CLS] [SEP], RoBERTa <s> </s>, OPT </s>, T5 (prefix) </s>. An example that
+// encodes to no token at all (GPT-2's template adds none) cannot be classified, since the model would read
+// a padding position: DataError "<file>:<line>: ..." naming the first such example.
 EncodedDataset encode_dataset(const Dataset& data, const Tokenizer& tok, int max_length);
 
 // Dynamic padding: each batch is padded to its own longest sequence.

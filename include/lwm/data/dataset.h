@@ -13,6 +13,7 @@ struct Example {
   std::string text_b;  // empty for single-sentence tasks
   int label = -1;      // class index into TaskSpec::label_names (classification)
   float score = 0.f;   // regression target (STS-B)
+  size_t line = 0;     // 1-based line of the source file where the example starts (0: not from a file)
 };
 
 struct Dataset {
