@@ -105,6 +105,10 @@ TaskData load_task_data(const DataArgs& args, ModelSpec& model) {
     throw UsageError("--max-length " + std::to_string(args.max_length) + " exceeds the model's " +
                      std::to_string(usable) + " positions");
   }
+  if (const int64_t limit = data.tokenizer->model_max_length(); limit > 0 && args.max_length > limit) {
+    throw UsageError("--max-length " + std::to_string(args.max_length) + " exceeds the tokenizer's model_max_length " +
+                     std::to_string(limit) + " (its tokenizer_config.json)");
+  }
   return data;
 }
 

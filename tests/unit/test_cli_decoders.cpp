@@ -137,7 +137,7 @@ TEST(CliDecoderLabelWords, AWordGivenWithItsLeadingSpaceIsTheSameToken) {
   for (const char* words : {"negative,positive", "' negative, positive'"}) {
     SCOPED_TRACE(words);
     std::string out;
-    const auto report = dir / ("r" + std::to_string(i) + ".json");
+    const auto report = dir / (std::to_string(i) + ".json");
     const int code = compress("evaluate --quiet --model " + init.string() + " --task sst2 --eval " + sst2("dev") +
                                   " --tokenizer " + gpt2_vocab() + " --limit 64 --latency-samples 2 --label-words " +
                                   words + " --report " + report.string(),

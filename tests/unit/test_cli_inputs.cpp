@@ -310,6 +310,24 @@ TEST(EmptyText, EveryFamilyEncodesItOrRefusesItNamingFileAndLine) {
   }
 }
 
+// ---- 2. a tokenizer folder's model_max_length bounds --max-length, as its vocabulary bounds the embedding ----
+
+TEST(TokenizerFolder, ModelMaxLengthAndAddedTokensAreCheckedAgainstTheRun) {
+  const fs::path dir = scratch("tokenizer-folder");
+  const fs::path vocab = test::shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt";
+  fs::create_directories(dir / "tok");
+  fs::copy_file(vocab, dir / "tok" / "vocab.txt");
+  std::ofstream(dir / "tok" / "tokenizer_config.json") << R"({"do_lower_case": true, "model_max_length": 16})";
+  const std::string model = test::reference_model("bert", "sdpa").string();
+  const std::string run = "--quiet evaluate --model " + model + " --task sst2 --eval " + test::sst2("dev") +
+                          " --limit 8 --latency-samples 1 --tokenizer tok";
+  expect_one_line_error(compress_in(dir, run + " --max-length 32"), 2, "exceeds the tokenizer's model_max_length 16");
+  EXPECT_EQ(compress_in(dir, run + " --max-length 16").code, 0);
+  // save_pretrained's added token makes the vocabulary one larger than the embedding: refused.
+  std::ofstream(dir / "tok" / "added_tokens.json") << R"({"[NEW]": 30522})";
+  expect_one_line_error(compress_in(dir, run + " --max-length 16"), 4, "30523 tokens, the model's embedding has 30522");
+}
+
 // ---- 4. energy says when it cannot be trusted ----
 
 TEST(EnergyTrust, AnOversubscribedMachineIsNamedInTheReading) {

@@ -17,7 +17,8 @@ struct TaskData {
 };
 
 // Task and tokenizer; DataError when the tokenizer's vocabulary does not fit the model's
-// embedding, or the task's label count differs from the model's. For a model that scores label words
+// embedding, or the task's label count differs from the model's; UsageError when max_length exceeds the
+// model's positions or the tokenizer's model_max_length (tokenizer_config.json). For a model that scores label words
 // (HeadType::LabelWords: T5, a GPT-2 LM) it fills model.label_tokens / num_labels with the label words'
 // token ids, or, when the model already has some (lwm wrote it), checks that they are the same.
 TaskData load_task_data(const DataArgs& args, ModelSpec& model);
