@@ -272,7 +272,10 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(Vocab vocab, const Merges& merges, 
 
   merges_.reserve(merges.size() * 2);
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto& [left, right] = merges[rank];
+    // Not a structured binding: the lambda below names them, which clang before 16 cannot compile (fuzz/ builds
+    // with Debian 12's clang 14).
+    const std::string& left = merges[rank].first;
+    const std::string& right = merges[rank].second;
     auto id_of = [&](const std::string& token) {
       auto it = ids_.find(token);
       if (it == ids_.end()) {
