@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string_view>
@@ -149,7 +150,9 @@ class Reader {
     char* end = nullptr;
     errno = 0;
     double v = s.empty() ? NAN : std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v)) {
+    // Finite as a float too: a double beyond FLT_MAX would become inf (and its conversion is UB).
+    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v) ||
+        std::fabs(v) > std::numeric_limits<float>::max()) {
       fail(line, "score '" + show(s) + "' is not a finite number");
     }
     return static_cast<float>(v);
@@ -428,7 +431,9 @@ void add_object(Reader& r, size_t where, const nlohmann::json& obj) {
   if (task.regression) {
     if (label->is_number()) {
       double v = label->get<double>();
-      if (!std::isfinite(v)) r.fail(where, "score is not a finite number");
+      if (!std::isfinite(v) || std::fabs(v) > std::numeric_limits<float>::max()) {
+        r.fail(where, "score is not a finite number");
+      }
       e.score = static_cast<float>(v);
     } else if (label->is_string()) {
       e.score = r.score(where, label->get<std::string>());
