@@ -58,7 +58,13 @@ constexpr const char* kShimEnv = "LWM_SENTENCEPIECE_SHIM";
 
 // Sanitizer runtimes abort the process on RTLD_DEEPBIND (google/sanitizers#611). Without it the library
 // still works in a process without libtorch; with libtorch its protobuf refuses to load (a DataError).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// GCC says so with __SANITIZE_*__; clang (14, Debian 12's: fuzz/) only through __has_feature.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define LWM_SANITIZER_RUNTIME 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(LWM_SANITIZER_RUNTIME)
 constexpr int kDeepBind = 0;
 #else
 constexpr int kDeepBind = RTLD_DEEPBIND;
