@@ -1,0 +1,7 @@
+// libFuzzer target: the CSV reader (read_dataset on a .csv file).
+#include "dataset_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::vector<std::string> extensions = {".csv"};
+  return lwm_fuzz::fuzz_dataset(data, size, extensions);
+}

@@ -1,0 +1,27 @@
+// libFuzzer target: SentencePiece (T5) encoding of arbitrary bytes with tests/data/tokenizer/t5/spiece.model,
+// without and with HF's 100 <extra_id_N> sentinels.
+// Input: byte 0 = max_length (0: none) and, in its low bit, the sentinels; then text A '\0' text B.
+#include "encode_checks.h"
+#include "lwm/data/sentencepiece_tokenizer.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const auto plain = lwm::SentencePieceTokenizer::from_model_file(LWM_SOURCE_DIR "/tests/data/tokenizer/t5/spiece.model");
+  static const auto sentinels = lwm::SentencePieceTokenizer::from_model_file(
+      LWM_SOURCE_DIR "/tests/data/tokenizer/t5/spiece.model", lwm::SentencePieceOptions{100});
+  if (size < 1) return 0;
+  const lwm::SentencePieceTokenizer& tok = (data[0] & 1) ? *sentinels : *plain;
+  const int max_length = data[0] >> 1;
+  const auto texts = lwm_fuzz::split_nul({reinterpret_cast<const char*>(data) + 1, size - 1});
+  const std::string_view a = texts.first, b = texts.second;
+  return lwm_fuzz::guarded([&] {
+    lwm_fuzz::encode_and_check(tok, max_length, a, b);
+    const std::string text(a);
+    const auto ids = tok.token_ids(text);
+    const auto pieces = tok.tokenize(text);
+    LWM_FUZZ_CHECK(ids.size() == pieces.size());
+    for (int64_t id : ids) LWM_FUZZ_CHECK(id >= 0 && id < tok.vocab_size());
+    const auto target = tok.encode_target(text, max_length);
+    LWM_FUZZ_CHECK(!target.empty() && target.back() == tok.eos_id());
+    if (max_length > 0) LWM_FUZZ_CHECK(target.size() <= static_cast<size_t>(max_length));
+  });
+}
