@@ -14,6 +14,10 @@ namespace {
 
 using Json = nlohmann::json;
 
+// A value for a message. A command-line value is any bytes: invalid UTF-8 is shown as U+FFFD, where a plain
+// dump() would throw json::type_error (not a UsageError).
+std::string show(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 // A string or bool key's value (numbers go through number_value). "true"/"false" from the command line too.
 template <typename T>
 T as(const std::string& key, const Json& v) {
@@ -22,9 +26,9 @@ T as(const std::string& key, const Json& v) {
     if (v.is_boolean()) return v.get<bool>();
     if (v == "true") return true;
     if (v == "false") return false;
-    throw UsageError(key + ": " + v.dump() + " is not allowed: must be true or false");
+    throw UsageError(key + ": " + show(v) + " is not allowed: must be true or false");
   } else {
-    if (!v.is_string()) throw UsageError(key + ": " + v.dump() + " is not allowed: must be a string");
+    if (!v.is_string()) throw UsageError(key + ": " + show(v) + " is not allowed: must be a string");
     return v.get<std::string>();
   }
 }
@@ -34,7 +38,7 @@ T as(const std::string& key, const Json& v) {
 double number_value(const std::string& name, const Json& v, const NumberRule& rule) {
   if (v.is_string()) return parse_number(name, v.get<std::string>(), rule);
   if (v.is_number() && (!rule.integer || !v.is_number_float())) return check_number(name, v.get<double>(), rule);
-  throw UsageError(name + ": " + v.dump() + " is not allowed: must be " + rule.describe());
+  throw UsageError(name + ": " + show(v) + " is not allowed: must be " + rule.describe());
 }
 
 const NumberRule kLayerNumber = NumberRule::integers(0, 100000);
@@ -52,7 +56,7 @@ std::vector<int> int_list(const std::string& key, const Json& v) {
     while (std::getline(in, item, ',')) out.push_back(static_cast<int>(parse_number(key, item, kLayerNumber)));
     return out;
   }
-  throw UsageError(key + ": expected a list of layer numbers, got " + v.dump());
+  throw UsageError(key + ": expected a list of layer numbers, got " + show(v));
 }
 
 // A key: its help, and either a NumberRule with a setter of the checked number, or a setter of any JSON value.
