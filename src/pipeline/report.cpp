@@ -1,6 +1,8 @@
 #include "lwm/pipeline/report.h"
 
-#include <cstdio>
+#include <fmt/format.h>
+
+#include <cmath>
 
 #include "lwm/report/environment.h"
 
@@ -19,9 +21,20 @@ nlohmann::json layer_shapes(const ModelSpec& spec) {
 
 }  // namespace
 
+std::optional<double> relative_metric(double teacher, double student) {
+  if (!(teacher > 0)) return std::nullopt;
+  return student / teacher;
+}
+
+bool meets_min_relative(double teacher, double student, double r) {
+  return student >= teacher - (1 - r) * std::fabs(teacher);
+}
+
 nlohmann::json relative_json(const ModelMeasurement& t, const ModelMeasurement& s) {
   const double t_time = t.examples / t.throughput, s_time = s.examples / s.throughput;
-  return {{"accuracy", ratio(s.primary(), t.primary())},
+  const auto accuracy = relative_metric(t.primary(), s.primary());
+  return {{"accuracy", accuracy ? nlohmann::json(*accuracy) : nlohmann::json(nullptr)},
+          {"accuracy_difference", s.primary() - t.primary()},
           {"metric", t.primary_metric},
           {"size", ratio(static_cast<double>(s.file_bytes), static_cast<double>(t.file_bytes))},
           {"parameters", ratio(static_cast<double>(s.parameters), static_cast<double>(t.parameters))},
@@ -30,7 +43,8 @@ nlohmann::json relative_json(const ModelMeasurement& t, const ModelMeasurement& 
           {"latency_eval_batch", ratio(s.latency_batch.median_ms, t.latency_batch.median_ms)},
           {"energy", ratio(s.joules_per_1000(), t.joules_per_1000())},
           {"emissions", ratio(s.co2_grams_per_1000(), t.co2_grams_per_1000())},
-          {"note", "student / teacher, measured in the same run; time is the whole eval pass at the eval batch size"}};
+          {"note", "student / teacher, measured in the same run; time is the whole eval pass at the eval batch size; "
+                   "accuracy is null when the teacher's metric is 0 or below (accuracy_difference still says it)"}};
 }
 
 nlohmann::json compress_report(const ReportInputs& in) {
@@ -43,7 +57,17 @@ nlohmann::json compress_report(const ReportInputs& in) {
     targets["checks"].push_back({{"target", name}, {"limit", target}, {"value", value}, {"met", ok}});
     if (!ok) targets["met"] = false;
   };
-  check("min_relative_accuracy", cfg.min_relative_accuracy, rel["accuracy"].get<double>(), true);
+  if (cfg.min_relative_accuracy > 0) {
+    const bool ok = meets_min_relative(in.teacher.primary(), in.student.primary(), cfg.min_relative_accuracy);
+    targets["checks"].push_back({{"target", "min_relative_accuracy"},
+                                 {"limit", cfg.min_relative_accuracy},
+                                 {"value", rel["accuracy"]},
+                                 {"teacher", in.teacher.primary()},
+                                 {"student", in.student.primary()},
+                                 {"rule", "student >= teacher - (1 - limit) * |teacher|"},
+                                 {"met", ok}});
+    if (!ok) targets["met"] = false;
+  }
   check("max_relative_size", cfg.max_relative_size, rel["size"].get<double>(), false);
   check("max_relative_time", cfg.max_relative_time, rel["time"].get<double>(), false);
 
@@ -93,20 +117,61 @@ std::string compress_summary(const nlohmann::json& r) {
   const auto& t = r["teacher"]["measurement"];
   const auto& s = r["student"]["measurement"];
   const std::string metric = rel["metric"];
-  char buf[1024];
-  std::snprintf(buf, sizeof buf,
-                "teacher: %d layers, %s %.4f, %lld bytes\n"
-                "student: %d layers%s, %s %.4f, %lld bytes -> %s\n"
-                "relative (teacher = 1.0): accuracy %.3f, size %.3f, time %.3f, emissions %.3f (%s)\n"
-                "targets: %s\n",
-                r["teacher"]["spec"]["num_layers"].get<int>(), metric.c_str(), t["metrics"][metric].get<double>(),
-                t["size"]["file_bytes"].get<long long>(), r["student"]["spec"]["num_layers"].get<int>(),
-                r["student"]["int8"].get<bool>() ? " int8" : "", metric.c_str(), s["metrics"][metric].get<double>(),
-                s["size"]["file_bytes"].get<long long>(), r["student"]["path"].get<std::string>().c_str(),
-                rel["accuracy"].get<double>(), rel["size"].get<double>(), rel["time"].get<double>(),
-                rel["emissions"].get<double>(), s["energy"]["method"].get<std::string>().c_str(),
-                r["targets"]["checks"].empty() ? "none set" : r["targets"]["met"].get<bool>() ? "met" : "MISSED");
-  return buf;
+  std::string out;
+  out += fmt::format("teacher: {} layers, {} {:.4f}, {} bytes\n", r["teacher"]["spec"]["num_layers"].get<int>(), metric,
+                     t["metrics"][metric].get<double>(), t["size"]["file_bytes"].get<long long>());
+  out += fmt::format("student: {} layers, {} {:.4f}, {} bytes -> {}\n", r["student"]["spec"]["num_layers"].get<int>(),
+                     metric, s["metrics"][metric].get<double>(), s["size"]["file_bytes"].get<long long>(),
+                     r["student"]["path"].get<std::string>());
+  std::vector<std::string> warnings;
+  const auto& int8 = r["stages"]["int8"];
+  if (!int8.is_null()) {
+    const int n = int8["linear_layers_int8"].get<int>(), m = int8["linear_layers"].get<int>();
+    out += fmt::format("  int8: {} of {} Linear layers (at least {} weights), word embedding {}\n", n, m,
+                       int8["min_weights"].get<long long>(), int8["word_embedding_int8"].get<bool>() ? "int8" : "fp32");
+    if (n == 0) warnings.push_back("int8 was asked for, but no Linear layer runs int8 (all are below int8_min_weights)");
+  }
+  const auto& pruning = r["stages"]["pruning"];
+  if (!pruning.is_null()) {
+    std::string parts;
+    for (const char* unit : {"heads", "ffn", "hidden"}) {
+      const double asked = pruning["targets"][unit].get<double>(), reached = pruning["sparsity"][unit].get<double>();
+      if (asked <= 0 && reached <= 0) continue;
+      parts += fmt::format("{}{} {:.2f} of {:.2f} asked", parts.empty() ? "" : ", ", unit, reached, asked);
+      if (reached + 1e-6 < asked) {
+        warnings.push_back(fmt::format("{} sparsity reached {:.2f}, below the {:.2f} asked", unit, reached, asked));
+      }
+    }
+    out += "  pruned: " + parts + "\n";
+  }
+  const std::string accuracy =
+      rel["accuracy"].is_null() ? fmt::format("undefined (teacher {:.4f}; difference {:+.4f})", t["metrics"][metric].get<double>(),
+                                              rel["accuracy_difference"].get<double>())
+                                : fmt::format("{:.3f}", rel["accuracy"].get<double>());
+  out += fmt::format("relative (teacher = 1.0): {} {}, size {:.3f}, eval time {:.3f}, latency batch 1 {:.3f}, "
+                     "latency batch {} {:.3f}, emissions {:.3f} ({})\n",
+                     metric, accuracy, rel["size"].get<double>(), rel["time"].get<double>(),
+                     rel["latency_batch_1"].get<double>(), s["latency"]["eval_batch_size"].get<int>(),
+                     rel["latency_eval_batch"].get<double>(), rel["emissions"].get<double>(),
+                     s["energy"]["method"].get<std::string>());
+  const std::pair<const char*, const char*> figures[] = {{"size", "larger"},
+                                                         {"parameters", "larger (parameters)"},
+                                                         {"time", "slower over the eval pass"},
+                                                         {"latency_batch_1", "slower at batch 1"},
+                                                         {"latency_eval_batch", "slower per eval batch"},
+                                                         {"emissions", "higher in emissions"}};
+  for (const auto& [key, what] : figures) {
+    const double x = rel[key].get<double>();
+    if (x > 1.0) warnings.push_back(fmt::format("the student is {} than the teacher ({:.2f}x)", what, x));
+  }
+  for (const auto* m : {&t, &s}) {
+    for (const auto& w : (*m)["warnings"]) {
+      warnings.push_back((m == &t ? "teacher: " : "student: ") + w.get<std::string>());
+    }
+  }
+  for (const auto& w : warnings) out += "warning: " + w + "\n";
+  out += "targets: " + std::string(r["targets"]["checks"].empty() ? "none set" : r["targets"]["met"].get<bool>() ? "met" : "MISSED") + "\n";
+  return out;
 }
 
 }  // namespace lwm

@@ -2,6 +2,7 @@
 // report.json of a compression run (schema in docs/report.md) and its human summary.
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,26 @@ struct ReportInputs {
   const TaskSpec& task;  // its label order is the one used (--labels)
 };
 
-// Student/teacher ratios (teacher = 1.0) as the reference study reports them.
+// The student's primary metric relative to the teacher's (teacher = 1.0): student / teacher when the teacher's
+// is above 0, as the reference study reports accuracy; nullopt when it is 0 or below (MCC, Pearson and
+// Spearman can be: a ratio there calls an identical student 0 and a worse one better than 1).
+std::optional<double> relative_metric(double teacher, double student);
+
+// Whether a min_relative_accuracy target r is met: student >= teacher - (1 - r) * |teacher|. For a teacher
+// above 0 that is exactly student / teacher >= r; at or below 0 the student may lose the same fraction of the
+// teacher's magnitude (at 0: it must not be worse). Equal always meets any r <= 1.
+bool meets_min_relative(double teacher, double student, double r);
+
+// Student/teacher ratios (teacher = 1.0) as the reference study reports them; "accuracy" is relative_metric
+// (null when undefined) and "accuracy_difference" is student - teacher, both of the primary metric named
+// by "metric".
 nlohmann::json relative_json(const ModelMeasurement& teacher, const ModelMeasurement& student);
 
 nlohmann::json compress_report(const ReportInputs& in);
 
-// A few lines for people: what was done and the relative numbers.
+// A few lines for people: what was done and the relative numbers, saying no less than the report: the
+// metric's name, batch-1 and eval-batch latency ratios, int8 layers n of m, sparsity reached against asked,
+// and a warning line for every measured figure in which the student is slower or larger than the teacher.
 std::string compress_summary(const nlohmann::json& report);
 
 }  // namespace lwm
