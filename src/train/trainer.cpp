@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <regex>
 
 #include "lwm/common/error.h"
 #include "lwm/measure/evaluation.h"
@@ -13,12 +16,6 @@
 
 namespace lwm {
 namespace {
-
-// Hugging Face's convention: no weight decay on biases and normalisation weights.
-bool decays(const std::string& name) {
-  if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0) return false;
-  return name.find("LayerNorm") == std::string::npos && name.find("layer_norm") == std::string::npos;
-}
 
 // Linear warm-up to the peak, then linear decay to zero (HF get_linear_schedule_with_warmup).
 double scheduled_lr(double peak, int64_t step, int64_t warmup, int64_t total) {
@@ -63,6 +60,14 @@ int64_t total_steps(const EncodedDataset& train, const TrainOptions& opts) {
   return opts.max_steps > 0 ? std::min(by_epochs, opts.max_steps) : by_epochs;
 }
 
+bool weight_decay_applies(const std::string& name, int64_t dim) {
+  if (dim <= 1 && name.size() >= 7 && name.compare(name.size() - 7, 7, ".weight") == 0) return false;  // a norm's weight
+  static const std::regex kNoDecay(R"(bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.))");
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return !std::regex_search(lower, kNoDecay);
+}
+
 TrainResult train(torch::jit::Module& model, const TaskSpec& task, const EncodedDataset& train_data,
                   const EncodedDataset& eval_data, int64_t pad_id, const TrainOptions& opts, const TrainHooks& hooks) {
   if (opts.epochs < 1) throw UsageError("epochs must be at least 1");
@@ -75,7 +80,7 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
     p.value.requires_grad_(true);
     params.emplace_back(p.name, p.value);
     all.push_back(p.value);
-    (decays(p.name) ? decay : no_decay).push_back(p.value);
+    (weight_decay_applies(p.name, p.value.dim()) ? decay : no_decay).push_back(p.value);
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(

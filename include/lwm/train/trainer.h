@@ -63,6 +63,15 @@ struct TrainHooks {
   std::function<std::string()> progress_detail;
 };
 
+// Whether AdamW's weight decay applies to a parameter, as Hugging Face's Trainer decides it
+// (transformers 5.23, Trainer.get_decay_parameter_names): not to parameters of nn.LayerNorm modules, and not
+// to names matching "bias", "layernorm", "rmsnorm", "(^|.)norm($|.)" or "_norm($|.)" (lower-cased). lwm's
+// rebuilds keep Hugging Face's names but not its module types: a norm's weight is known by its shape, the
+// one 1-D weight kind these families have besides biases (GPT-2's ln_1/ln_2/ln_f, which only the type
+// excluded). `dim`: the parameter's number of dimensions. T5's 2-D relative_attention_bias is not decayed
+// ("bias" in its name), as in Hugging Face.
+bool weight_decay_applies(const std::string& name, int64_t dim);
+
 // Steps an epoch has at this batch size.
 int64_t steps_per_epoch(const EncodedDataset& train, int batch_size);
 // Total optimizer steps a run will take.
