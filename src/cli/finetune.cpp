@@ -12,6 +12,7 @@
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
+#include "lwm/model/torchscript_file.h"
 #include "lwm/report/environment.h"
 
 namespace lwm {
@@ -37,7 +38,7 @@ int run_finetune(const FinetuneArgs& args) {
                m.spec.num_layers(), m.spec.hidden, train_data.examples.size(), eval_data.examples.size());
   TrainResult result = train(model, data.task, train_data, eval_data, data.tokenizer->pad_id(), args.train_options);
 
-  write_atomically(args.out, [&](const std::filesystem::path& tmp) { model.save(tmp.string()); });
+  write_atomically(args.out, [&](const std::filesystem::path& tmp) { save_torchscript(model, tmp); });
   const auto& best = result.best();
   if (!args.metrics_out.empty()) {
     nlohmann::json out = result.to_json();

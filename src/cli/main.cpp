@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -94,6 +95,9 @@ void add_measure_options(CLI::App* cmd, lwm::MeasureArgs& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, an OutputError (exit 5) with the earlier
+  // result intact, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"lwm compress: make fine-tuned transformers small, fast and low-carbon, and measure it"};
   app.set_version_flag("--version", std::string("lwm ") + LWM_VERSION);
   app.require_subcommand(0, 1);

@@ -1,6 +1,10 @@
 #include "lwm/common/atomic_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <random>
@@ -46,13 +50,23 @@ void write_atomically(const fs::path& target, const std::function<void(const fs:
   }
 }
 
-void write_text_atomically(const fs::path& target, const std::string& text) {
+void sync_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw OutputError(path.string() + ": cannot open to sync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw OutputError(path.string() + ": cannot write: " + std::strerror(err));
+}
+
+void write_text_atomically(const fs::path& target, const std::string& text, bool durable) {
   write_atomically(target, [&](const fs::path& tmp) {
     std::ofstream out(tmp, std::ios::binary);
     if (!out) throw OutputError(target.string() + ": cannot open for writing");
     out << text;
     out.close();
     if (!out) throw OutputError(target.string() + ": write failed (disk full?)");
+    if (durable) sync_file(tmp);
   });
 }
 

@@ -3,11 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <fstream>
+#include <memory>
 
 #include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
+#include "lwm/common/directory_lock.h"
 #include "lwm/common/error.h"
 #include "lwm/common/input_guard.h"
+#include "lwm/common/publish.h"
 #include "lwm/compress/distill.h"
 #include "lwm/compress/layer_removal.h"
 #include "lwm/compress/pruning.h"
@@ -17,6 +21,7 @@
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
+#include "lwm/model/torchscript_file.h"
 #include "lwm/pipeline/report.h"
 
 namespace fs = std::filesystem;
@@ -24,20 +29,30 @@ namespace fs = std::filesystem;
 namespace lwm {
 namespace {
 
-// Refuses to mix a new result with an earlier one; creates the directory.
-void prepare_out_dir(const fs::path& out, bool overwrite) {
+// What run_compress writes in --out before publishing model.pt and report.json together.
+const char* const kStagedFiles[] = {".model.pt.staged", ".model-fp32.pt.staged", ".report.json.staged"};
+
+// Creates the directory and locks it for this run; finishes (rolls back) a publish a killed run left; removes
+// the staged files of a killed run; refuses to mix a new result with an earlier one.
+std::unique_ptr<DirectoryLock> prepare_out_dir(const fs::path& out, bool overwrite) {
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_directory(out, ec)) {
     throw OutputError(out.string() + ": --out must be a directory, and this is a file");
   }
+  fs::create_directories(out, ec);
+  if (ec) throw OutputError(out.string() + ": cannot create the output directory: " + ec.message());
+  check_writable(out / "model.pt");
+  auto lock = std::make_unique<DirectoryLock>(out);
+  if (recover_publish(out)) {
+    spdlog::warn("{}: an earlier run was stopped while publishing its result; the result before it is restored", out.string());
+  }
+  for (const char* name : kStagedFiles) fs::remove(out / name, ec);
   for (const char* name : {"model.pt", "report.json"}) {
     if (fs::exists(out / name, ec) && !overwrite) {
       throw OutputError(out.string() + " already holds a result (" + name + "); pass --overwrite to replace it");
     }
   }
-  fs::create_directories(out, ec);
-  if (ec) throw OutputError(out.string() + ": cannot create the output directory: " + ec.message());
-  check_writable(out / "model.pt");
+  return lock;
 }
 
 // Everything run_compress writes in --out, and everything it reads: none may be the same file.
@@ -47,11 +62,13 @@ void refuse_overwriting_inputs(const CompressArgs& args) {
                                    {"the eval data (--eval)", args.eval},
                                    {"the config (--config)", args.config_file}};
   for (const auto& f : tokenizer_input_files(args.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
-  refuse_outputs_over_inputs({{"the student (--out)", args.out / "model.pt"},
-                              {"the report (--out)", args.out / "report.json"},
-                              {"a staged student (--out)", args.out / ".model.pt.staged"},
-                              {"a staged fp32 student (--out)", args.out / ".model-fp32.pt.staged"}},
-                             inputs);
+  std::vector<NamedPath> outputs = {{"the student (--out)", args.out / "model.pt"},
+                                    {"the report (--out)", args.out / "report.json"}};
+  for (const char* name : kStagedFiles) outputs.push_back({"a staged file (--out)", args.out / name});
+  for (const char* name : {"model.pt.previous", "report.json.previous", ".lwm-publish.json", ".lwm.lock"}) {
+    outputs.push_back({"a file of the publish protocol (--out)", args.out / name});
+  }
+  refuse_outputs_over_inputs(outputs, inputs);
 }
 
 MeasureOptions measure_options(const CompressConfig& c) {
@@ -68,7 +85,7 @@ MeasureOptions measure_options(const CompressConfig& c) {
 CompressOutcome run_compress(const CompressArgs& args) {
   const CompressConfig& cfg = args.config;
   refuse_overwriting_inputs(args);
-  prepare_out_dir(args.out, args.overwrite);
+  const auto out_lock = prepare_out_dir(args.out, args.overwrite);
 
   ImportedModel teacher = import_model(args.model);
   if (teacher.frozen) {
@@ -191,14 +208,14 @@ CompressOutcome run_compress(const CompressArgs& args) {
   const fs::path staged = args.out / ".model.pt.staged";
   CompressOutcome outcome;
   try {
-    final_model.save(staged.string());
+    save_torchscript(final_model, staged);
     auto saved = load_torchscript(staged);
     ModelMeasurement student_m = measure_model(saved, staged, data.task, eval_data, pad, measure_options(cfg));
     student_m.parameters = fp32_parameters;  // int8 weights are packed constants, not parameters
     if (cfg.int8) {
       // The same student before int8, measured right after it: int8's own gain, free of the teacher's noise.
       const fs::path fp32_staged = args.out / ".model-fp32.pt.staged";
-      fp32_model.save(fp32_staged.string());
+      save_torchscript(fp32_model, fp32_staged);
       ModelMeasurement fp32_m = measure_model(load_torchscript(fp32_staged), fp32_staged, data.task, eval_data, pad,
                                               measure_options(cfg));
       std::error_code ignore;
@@ -217,11 +234,22 @@ CompressOutcome run_compress(const CompressArgs& args) {
     throw;
   }
 
-  // Publish both files; the model last-but-one, the report last, each by rename.
-  std::error_code ec;
-  fs::rename(staged, model_path, ec);
-  if (ec) throw OutputError(model_path.string() + ": cannot write: " + ec.message());
-  write_text_atomically(args.out / "report.json", outcome.report.dump(2) + "\n");
+  // Both files or neither (lwm/common/publish.h), also if the process is killed now.
+  const fs::path staged_report = args.out / ".report.json.staged";
+  try {
+    {
+      std::ofstream out(staged_report, std::ios::binary);
+      out << outcome.report.dump(2) << "\n";
+      out.close();
+      if (!out) throw OutputError((args.out / "report.json").string() + ": cannot write (disk full?)");
+    }
+    publish_together({{staged, model_path}, {staged_report, args.out / "report.json"}});
+  } catch (...) {
+    std::error_code ignore;
+    fs::remove(staged, ignore);
+    fs::remove(staged_report, ignore);
+    throw;
+  }
   return outcome;
 }
 

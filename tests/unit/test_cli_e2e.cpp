@@ -1,8 +1,15 @@
 // End-to-end runs of the compress binary on real data (../shared/data) and tiny reference models.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <torch/script.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <fstream>
+#include <functional>
+#include <map>
 
 #include "test_support.h"
 
@@ -98,7 +105,28 @@ TEST(CliEvaluate, ReportHasEveryFigureWithItsMethod) {
   json j = read_json(dir / "r.json");
   const auto& res = j["result"];
   EXPECT_EQ(res["examples"], 96);
-  EXPECT_GE(res["metrics"]["accuracy"].get<double>(), 0.0);
+  // The accuracy is the one the same file gives in Python, tokenized by Hugging Face's tokenizer.
+  std::string py;
+  const std::string script =
+      "import sys, torch, transformers\n"
+      "tok = transformers.BertTokenizerFast(vocab_file=sys.argv[1], do_lower_case=True)\n"
+      "m = torch.jit.load(sys.argv[2])\n"
+      "rows = [l.rstrip('\\n').split('\\t') for l in open(sys.argv[3], encoding='utf-8')][1:97]\n"
+      "enc = tok([r[0] for r in rows], truncation=True, max_length=32, padding=True, return_tensors='pt')\n"
+      "out = m(enc['input_ids'], enc['attention_mask'])\n"
+      "out = out[0] if isinstance(out, (tuple, list)) else out\n"
+      "gold = torch.tensor([int(r[1]) for r in rows])\n"
+      "print((out.argmax(-1) == gold).double().mean().item())\n";
+  std::ofstream(dir / "accuracy.py") << script;
+  ASSERT_EQ(test::run_command(test::python() + " " + (dir / "accuracy.py").string() + " " + vocab() + " " +
+                                  teacher().string() + " " + sst2("dev"),
+                              &py),
+            0)
+      << py;
+  const size_t last = py.find_last_of('\n', py.size() - 2);  // the last line; LibTorch warns before it
+  EXPECT_NEAR(res["metrics"]["accuracy"].get<double>(), std::stod(py.substr(last == std::string::npos ? 0 : last + 1)),
+              1e-12)
+      << py;
   EXPECT_GT(res["size"]["file_bytes"].get<int64_t>(), 0);
   EXPECT_GT(res["size"]["parameters"].get<int64_t>(), 0);
   EXPECT_GT(res["latency"]["batch_1"]["median_ms"].get<double>(), 0);
@@ -183,7 +211,8 @@ TEST(CliBadInput, EachGivesOneLineAndItsExitCode) {
       {"evaluate --model " + (dir / "text.pt").string() + common, 3, "not a TorchScript file"},
       {"evaluate --model " + t + " --task sst2 --eval " + (test::source_dir() / "tests/data/bad/sst2_missing_field.tsv").string() +
            " --tokenizer " + vocab(), 4, "sst2_missing_field.tsv:"},
-      {"evaluate --model " + t + " --task rte --eval " + sst2("dev") + " --tokenizer " + vocab(), 4, ""},
+      {"evaluate --model " + t + " --task rte --eval " + sst2("dev") + " --tokenizer " + vocab(), 4,
+       "no column for the first text of task rte"},
       {"evaluate --model " + small_model.string() + common, 4, "vocabulary"},
       {"evaluate --model " + t + common + " --report /no/such/dir/r.json", 5, "cannot write"},
       {"evaluate --model " + t + " --task nosuchtask --eval " + sst2("dev") + " --tokenizer " + vocab(), 2, "nosuchtask"},
@@ -267,9 +296,11 @@ TEST(CliCompress, StudentIsSmallerFasterAndLoadsInPython) {
   EXPECT_FALSE(m["targets"]["met"].get<bool>());
 }
 
+// Same teacher, data, config, seed and threads: bit-identical students, every tensor.
 TEST(CliCompress, SameSeedSameStudent) {
   auto dir = scratch("determinism");
   std::vector<double> acc;
+  std::vector<std::map<std::string, torch::Tensor>> tensors;
   for (const char* run : {"a", "b"}) {
     const std::string out = (dir / run).string();
     CliRun r = compress("--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
@@ -278,8 +309,84 @@ TEST(CliCompress, SameSeedSameStudent) {
                      " --prune_ffn 0.5 --prune_end 0.5 --latency_samples 4 --out " + out);
     ASSERT_EQ(r.code, 0) << r.output;
     acc.push_back(read_json(fs::path(out) / "report.json")["stages"]["distillation"]["epochs"][0]["train_loss"].get<double>());
+    auto student = torch::jit::load((fs::path(out) / "model.pt").string());
+    auto& t = tensors.emplace_back();
+    for (const auto& p : student.named_parameters(true)) t[p.name] = p.value;
+    for (const auto& b : student.named_buffers(true)) t["buffer:" + b.name] = b.value;
   }
   EXPECT_EQ(acc[0], acc[1]);
+  ASSERT_EQ(tensors[0].size(), tensors[1].size());
+  ASSERT_GT(tensors[0].size(), 10u);
+  for (const auto& [name, a] : tensors[0]) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(tensors[1].count(name));
+    const auto& b = tensors[1].at(name);
+    EXPECT_TRUE(a.sizes() == b.sizes() && a.dtype() == b.dtype() && torch::equal(a, b));
+  }
+}
+
+// kill -9 at any moment and a full disk leave the earlier result in --out intact; the next run cleans up.
+TEST(CliCompress, KilledRunsAndAFullDiskLeaveTheEarlierResultIntact) {
+  auto dir = scratch("no-lost-work");
+  const fs::path out = dir / "out";
+  const std::string args = "--model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
+                           sst2("dev") + " --tokenizer " + vocab() +
+                           " --limit-train 256 --limit-eval 64 --max_length 32 --keep_layers 2 --epochs 2"
+                           " --latency_samples 4 --out " + out.string();
+  CliRun first = compress("--quiet " + args);
+  ASSERT_EQ(first.code, 0) << first.output;
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string model = slurp(out / "model.pt"), report = slurp(out / "report.json");
+  auto expect_intact = [&] {
+    EXPECT_EQ(slurp(out / "model.pt"), model);
+    EXPECT_EQ(slurp(out / "report.json"), report);
+  };
+  const fs::path log = dir / "log.txt";
+  // Waits until `ready` (polling every 2 ms, at most 5 minutes), then kill -9.
+  auto kill_when = [&](const std::function<bool()>& ready) {
+    fs::remove(log);
+    const std::string cmd = "exec " + test::compress_binary() + " --threads 2 " + args + " --overwrite > " +
+                            log.string() + " 2>&1";
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    bool seen = false;
+    for (int i = 0; i < 150000 && !seen; ++i) {
+      seen = ready();
+      if (!seen) ::usleep(2000);
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(seen) << slurp(log);
+    EXPECT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill: " << slurp(log);
+  };
+  kill_when([&] { return slurp(log).find("stage 2/5: distillation") != std::string::npos; });  // during distillation
+  expect_intact();
+  kill_when([&] { return fs::exists(out / ".model.pt.staged"); });  // during the save
+  expect_intact();
+  // A file-size limit (as a full disk): exit 5, one line, nothing damaged.
+  CliRun full;
+  full.code = test::run_command("ulimit -f 1024 && exec " + test::compress_binary() + " --threads 2 --quiet " + args +
+                                    " --overwrite",
+                                &full.output);
+  EXPECT_EQ(full.code, 5) << full.output;
+  EXPECT_NE(full.output.find("compress: error: "), std::string::npos) << full.output;
+  EXPECT_NE(full.output.find("cannot write"), std::string::npos) << full.output;
+  expect_intact();
+  // The next run publishes its result and leaves no file of the killed ones behind.
+  CliRun next = compress("--quiet " + args + " --overwrite");
+  ASSERT_EQ(next.code, 0) << next.output;
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{".lwm.lock", "model.pt", "report.json"}));
 }
 
 TEST(CliCompress, Int8StudentIsSmallerAndLoadsInPython) {

@@ -1,4 +1,5 @@
 // EnergyMeter: the CPU-time estimate on a busy loop, RAPL against a fake powercap tree, CO2 arithmetic.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -144,14 +145,25 @@ TEST(EnergyRapl, UnreadablePackageFallsBackToEstimate) {
   EXPECT_EQ(EnergyMeter(opts).method(), "estimated-cpu-time");
 }
 
+// NVML is added only with `cuda`, only where libnvidia-ml loads, and only for a device that exists.
 TEST(EnergyNvml, CudaAddsNvmlOnlyWhenAvailable) {
   TempDir empty;
   EnergyOptions opts;
-  opts.cuda = true;
   opts.powercap_root = empty.path.string();
+  EXPECT_EQ(EnergyMeter(opts).method(), "estimated-cpu-time");  // no cuda: never NVML
+  opts.cuda = true;
+  opts.nvml_device = -1;
+  EXPECT_EQ(EnergyMeter(opts).method(), "estimated-cpu-time");  // no such device
+  opts.nvml_device = 0;
+  void* lib = ::dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
   EnergyMeter meter(opts);
   const std::string m = meter.method();
-  EXPECT_TRUE(m == "estimated-cpu-time" || m == "estimated-cpu-time+nvml") << m;
+  if (!lib) {
+    EXPECT_EQ(m, "estimated-cpu-time");  // this machine: no NVML library
+  } else {
+    ::dlclose(lib);
+    EXPECT_TRUE(m == "estimated-cpu-time" || m == "estimated-cpu-time+nvml") << m;  // a device may lack the counter
+  }
   meter.start();
   const EnergyReading r = meter.stop();
   EXPECT_EQ(r.method, m);

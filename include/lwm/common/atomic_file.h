@@ -13,8 +13,12 @@ namespace lwm {
 void write_atomically(const std::filesystem::path& target,
                       const std::function<void(const std::filesystem::path& tmp)>& write);
 
-// Convenience for text outputs (reports).
-void write_text_atomically(const std::filesystem::path& target, const std::string& text);
+// Convenience for text outputs (reports). `durable`: the file's data reaches the disk (fsync) before the
+// rename, so that after a power loss the target is the old or the new text, never empty.
+void write_text_atomically(const std::filesystem::path& target, const std::string& text, bool durable = false);
+
+// fsync of a written file; OutputError when it fails (a full disk can surface only here).
+void sync_file(const std::filesystem::path& path);
 
 // Throws OutputError naming the path if its directory does not exist or is not writable.
 void check_writable(const std::filesystem::path& target);
