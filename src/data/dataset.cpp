@@ -465,7 +465,7 @@ Dataset read_jsonl(const fs::path& path, const TaskSpec& task, size_t limit) {
     nlohmann::json arr;
     try {
       arr = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number beyond double
       r.fail_file(std::string("invalid JSON: ") + e.what());
     }
     if (!arr.is_array()) r.fail_file("expected a JSON array of objects or JSON Lines");
@@ -485,7 +485,7 @@ Dataset read_jsonl(const fs::path& path, const TaskSpec& task, size_t limit) {
     nlohmann::json obj;
     try {
       obj = nlohmann::json::parse(l);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number beyond double
       std::string what = e.what();
       // nlohmann's message starts with "[json.exception.parse_error.101] parse error at line 1, column N: "
       size_t col = what.find("column");

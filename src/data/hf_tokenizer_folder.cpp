@@ -27,7 +27,7 @@ std::optional<json> read_object(const fs::path& file, const char* what) {
   json j;
   try {
     j = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double
     throw DataError(file.string() + ": invalid JSON: " + e.what());
   }
   if (!j.is_object()) throw DataError(file.string() + ": not " + what + " (expected a JSON object)");

@@ -250,7 +250,7 @@ CompressConfig load_config(const std::optional<std::filesystem::path>& file,
     Json j;
     try {
       j = Json::parse(in);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number beyond double
       throw UsageError(file->string() + ": not valid JSON: " + e.what());
     }
     if (!j.is_object()) throw UsageError(file->string() + ": a config is a JSON object of keys");
