@@ -27,7 +27,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-install) INSTALL=0 ;;
     -h | --help)
-      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     [0-9]*) SECONDS_PER_TARGET="$arg" ;;
