@@ -1,6 +1,8 @@
 #include "lwm/model/spec.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 namespace lwm {
 
@@ -49,6 +51,8 @@ std::string to_string(NormPlacement n) { return n == NormPlacement::Pre ? "layer
 
 std::string to_string(NormKind n) { return n == NormKind::RmsNorm ? "rmsnorm" : "layernorm"; }
 
+std::string to_string(Pooling p) { return p == Pooling::BeforeFirstPad ? "before-first-pad" : "rightmost-non-pad"; }
+
 int ModelSpec::num_decoder_layers() const {
   return static_cast<int>(std::count_if(layers.begin(), layers.end(), [](const LayerSpec& l) { return l.decoder; }));
 }
@@ -61,6 +65,54 @@ Enum enum_from_string(const std::string& text, const char* what, Values... value
     if (to_string(v) == text) return v;
   }
   throw std::invalid_argument(std::string("unknown ") + what + " '" + text + "'");
+}
+
+// Every ParamNames member with its JSON key: to_json() and from_json() walk the same list.
+const std::vector<std::pair<const char*, std::string ParamNames::*>>& name_fields() {
+  static const std::vector<std::pair<const char*, std::string ParamNames::*>> fields = {
+      {"word_embeddings", &ParamNames::word_embeddings},
+      {"position_embeddings", &ParamNames::position_embeddings},
+      {"token_type_embeddings", &ParamNames::token_type_embeddings},
+      {"embedding_norm", &ParamNames::embedding_norm},
+      {"project_in", &ParamNames::project_in},
+      {"project_out", &ParamNames::project_out},
+      {"layer_prefix", &ParamNames::layer_prefix},
+      {"query", &ParamNames::query},
+      {"key", &ParamNames::key},
+      {"value", &ParamNames::value},
+      {"qkv", &ParamNames::qkv},
+      {"attn_out", &ParamNames::attn_out},
+      {"attn_norm", &ParamNames::attn_norm},
+      {"ffn_in", &ParamNames::ffn_in},
+      {"ffn_out", &ParamNames::ffn_out},
+      {"ffn_norm", &ParamNames::ffn_norm},
+      {"final_norm", &ParamNames::final_norm},
+      {"ffn_gate", &ParamNames::ffn_gate},
+      {"cross_query", &ParamNames::cross_query},
+      {"cross_key", &ParamNames::cross_key},
+      {"cross_value", &ParamNames::cross_value},
+      {"cross_out", &ParamNames::cross_out},
+      {"cross_norm", &ParamNames::cross_norm},
+      {"relative_bias", &ParamNames::relative_bias},
+      {"lm_head", &ParamNames::lm_head},
+      {"head_dense", &ParamNames::head_dense},
+      {"head_out", &ParamNames::head_out},
+  };
+  return fields;
+}
+
+nlohmann::json names_to_json(const ParamNames& n) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, member] : name_fields()) {
+    if (!(n.*member).empty()) j[key] = n.*member;
+  }
+  return j;
+}
+
+ParamNames names_from_json(const nlohmann::json& j) {
+  ParamNames n;
+  for (const auto& [key, member] : name_fields()) n.*member = j.value(key, std::string());
+  return n;
 }
 
 }  // namespace
@@ -76,6 +128,8 @@ nlohmann::json ModelSpec::to_json() const {
     if (!l.bias_heads.empty()) lj["bias_heads"] = l.bias_heads;
     layers_json.push_back(lj);
   }
+  // Every field, whatever the family (from_json() reads each back): a field written only for some families
+  // is how a GPT-2 LM's label_tokens were lost from int8 files.
   nlohmann::json j = {{"family", to_string(family)},
           {"num_layers", num_layers()},
           {"hidden", hidden},
@@ -90,29 +144,32 @@ nlohmann::json ModelSpec::to_json() const {
           {"embedding_width", embedding_width},
           {"transposed_weights", transposed_weights},
           {"head_out_bias", head_out_bias},
+          {"pooling", to_string(pooling)},
           {"norm_eps", norm_eps},
+          {"dropout", dropout},
           {"activation", to_string(activation)},
           {"positions", to_string(positions)},
           {"head", to_string(head)},
           {"forward_args", forward_args},
           {"returns_tuple", returns_tuple},
+          {"output_key", output_key},
+          {"encoder_decoder", encoder_decoder},
+          {"norm_kind", to_string(norm_kind)},
+          {"linear_bias", linear_bias},
+          {"attention_scaling", attention_scaling},
+          {"relative_buckets", relative_buckets},
+          {"relative_max_distance", relative_max_distance},
+          {"output_scale", output_scale},
+          {"decoder_start_token_id", decoder_start_token_id},
+          {"label_tokens", label_tokens},
+          {"names", names_to_json(names)},
+          {"decoder_names", names_to_json(decoder_names)},
           {"layers", layers_json}};
-  if (!output_key.empty()) j["output_key"] = output_key;
-  if (encoder_decoder) {
-    j["encoder_decoder"] = true;
-    j["norm_kind"] = to_string(norm_kind);
-    j["linear_bias"] = linear_bias;
-    j["attention_scaling"] = attention_scaling;
-    j["relative_buckets"] = relative_buckets;
-    j["relative_max_distance"] = relative_max_distance;
-    j["output_scale"] = output_scale;
-    j["decoder_start_token_id"] = decoder_start_token_id;
-    j["label_tokens"] = label_tokens;
-  }
   return j;
 }
 
 ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
+  // Keys that lwm has always written are required; later ones take their default when absent.
   ModelSpec s;
   s.family = enum_from_string<Family>(j.at("family"), "family", Family::Bert, Family::Roberta, Family::DistilBert,
                                       Family::Gpt2, Family::Opt, Family::T5);
@@ -123,6 +180,7 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   s.num_labels = j.at("num_labels");
   s.pad_token_id = j.at("pad_token_id");
   s.norm_eps = j.at("norm_eps");
+  s.dropout = j.value("dropout", s.dropout);
   s.activation = enum_from_string<Activation>(j.at("activation"), "activation", Activation::GeluErf,
                                               Activation::GeluTanh, Activation::Relu);
   s.positions = enum_from_string<PositionScheme>(j.at("positions"), "position scheme", PositionScheme::Absolute,
@@ -136,6 +194,8 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   s.embedding_width = j.value("embedding_width", s.hidden);
   s.transposed_weights = j.value("transposed_weights", false);
   s.head_out_bias = j.value("head_out_bias", true);
+  s.pooling = enum_from_string<Pooling>(j.value("pooling", to_string(Pooling::RightmostNonPad)), "pooling",
+                                        Pooling::RightmostNonPad, Pooling::BeforeFirstPad);
   s.forward_args = j.at("forward_args").get<std::vector<std::string>>();
   s.returns_tuple = j.at("returns_tuple");
   s.output_key = j.value("output_key", "");
@@ -150,16 +210,21 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
     s.layers.push_back(layer);
   }
   s.encoder_decoder = j.value("encoder_decoder", false);
-  if (s.encoder_decoder) {
-    s.norm_kind = enum_from_string<NormKind>(j.at("norm_kind"), "norm kind", NormKind::LayerNorm, NormKind::RmsNorm);
-    s.linear_bias = j.at("linear_bias");
-    s.attention_scaling = j.at("attention_scaling");
-    s.relative_buckets = j.at("relative_buckets");
-    s.relative_max_distance = j.at("relative_max_distance");
-    s.output_scale = j.at("output_scale");
-    s.decoder_start_token_id = j.at("decoder_start_token_id");
-    s.label_tokens = j.at("label_tokens").get<std::vector<std::vector<int64_t>>>();
-  }
+  // Written for T5 only before every field was written; required there.
+  const auto t5 = [&](const char* key, auto fallback) {
+    return s.encoder_decoder ? j.at(key).get<decltype(fallback)>() : j.value(key, fallback);
+  };
+  s.norm_kind = enum_from_string<NormKind>(t5("norm_kind", to_string(s.norm_kind)), "norm kind", NormKind::LayerNorm,
+                                           NormKind::RmsNorm);
+  s.linear_bias = t5("linear_bias", s.linear_bias);
+  s.attention_scaling = t5("attention_scaling", s.attention_scaling);
+  s.relative_buckets = t5("relative_buckets", s.relative_buckets);
+  s.relative_max_distance = t5("relative_max_distance", s.relative_max_distance);
+  s.output_scale = t5("output_scale", s.output_scale);
+  s.decoder_start_token_id = t5("decoder_start_token_id", s.decoder_start_token_id);
+  s.label_tokens = t5("label_tokens", s.label_tokens);
+  s.names = names_from_json(j.value("names", nlohmann::json::object()));
+  s.decoder_names = names_from_json(j.value("decoder_names", nlohmann::json::object()));
   return s;
 }
 

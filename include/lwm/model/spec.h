@@ -30,6 +30,18 @@ enum class HeadType {
   // its tokens given the input (classify()). forward() stays the LM's: (lm_logits, encoder output).
   LabelWords,
 };
+// Which token a LastToken head (GPT-2, OPT) classifies. Hugging Face's GPT2ForSequenceClassification and
+// OPTForSequenceClassification changed the rule; the two agree unless pad_token_id occurs inside a text (a
+// GPT-2 whose pad is <|endoftext|>, 50256, given a text that holds it) or a row is left-padded:
+enum class Pooling {
+  // transformers >= 4.49 (huggingface/transformers#35911, January 2025; the current modeling_gpt2.py and
+  // modeling_opt.py): the rightmost token that is not the pad id, (arange(T) * (input_ids != pad)).argmax(-1).
+  RightmostNonPad,
+  // transformers 4.32 to 4.48: the token before the first pad id, (eq(input_ids, pad).int().argmax(-1) - 1) % T
+  // (no pad id in the row, or one at position 0: the last token). (Before 4.32 Hugging Face took
+  // ne(input_ids, pad).sum(-1) - 1, a third rule lwm does not rebuild; the faithfulness check refuses such a file.)
+  BeforeFirstPad,
+};
 enum class NormKind {
   LayerNorm,  // (x - mean) / sqrt(var + eps) * w + b
   RmsNorm,    // T5: x / sqrt(mean(x^2) + eps) * w, no mean, no bias
@@ -41,6 +53,7 @@ std::string to_string(PositionScheme p);
 std::string to_string(HeadType h);
 std::string to_string(NormPlacement n);
 std::string to_string(NormKind n);
+std::string to_string(Pooling p);  // "rightmost-non-pad", "before-first-pad"
 
 struct LayerSpec {
   int heads = 0;     // attention heads kept in this layer
@@ -53,6 +66,7 @@ struct LayerSpec {
   // Relative position bias (T5): which heads of the stack's bias table this layer's heads are, in order.
   // Empty: heads 0..heads-1. Head pruning keeps the table whole and records the survivors here.
   std::vector<int> bias_heads;
+  bool operator==(const LayerSpec&) const = default;
 };
 
 // Where each weight lives, in the family's own (Hugging Face) parameter names.
@@ -78,6 +92,7 @@ struct ParamNames {
   std::string lm_head;       // T5 with untied output embedding; empty: logits from word_embeddings
   std::string head_dense;    // pooler.dense / classifier.dense / pre_classifier (empty for LastToken)
   std::string head_out;      // classifier / classifier.out_proj / score
+  bool operator==(const ParamNames&) const = default;
 };
 
 struct ModelSpec {
@@ -101,6 +116,9 @@ struct ModelSpec {
   // Weights of the layers' projections stored [in, out] (GPT-2's Conv1D) instead of Linear's [out, in].
   bool transposed_weights = false;
   bool head_out_bias = true;      // score of GPT-2/OPT has none
+  // LastToken head: the rule the file pools with, read behaviourally on import (importer.h); every rebuild and
+  // student keeps it. A spec JSON without the field (lwm before this field existed) means RightmostNonPad.
+  Pooling pooling = Pooling::RightmostNonPad;
   NormKind norm_kind = NormKind::LayerNorm;
   bool linear_bias = true;        // T5's projections have no biases
   bool attention_scaling = true;  // scores / sqrt(head_dim); T5 folds it into the weights
@@ -122,6 +140,9 @@ struct ModelSpec {
   bool returns_tuple = true;
   std::string output_key;  // non-empty: forward() returns {output_key: logits}
 
+  // Field by field (names, layers and label tokens included): what a to_json() -> from_json() round trip keeps.
+  bool operator==(const ModelSpec&) const = default;
+
   int num_layers() const { return static_cast<int>(layers.size()); }
   int num_decoder_layers() const;
   int num_encoder_layers() const { return num_layers() - num_decoder_layers(); }
@@ -138,9 +159,13 @@ struct ModelSpec {
   int64_t out_axis() const { return transposed_weights ? 1 : 0; }
   int64_t in_axis() const { return transposed_weights ? 0 : 1; }
   bool fused_qkv() const { return !names.qkv.empty(); }
+  // Every field, parameter names included (`names`, `decoder_names`: objects of the non-empty ones), so that
+  // from_json(to_json()) == *this for every family: a frozen int8 model, which can no longer be imported from
+  // its weights, keeps its whole spec (a GPT-2 LM its label_tokens). docs/report.md lists the keys.
   nlohmann::json to_json() const;
-  // The fields to_json() writes (parameter names are left empty): enough to check data and a
-  // tokenizer against a model that can no longer be imported from its weights (a frozen int8 model).
+  // Reads what to_json() writes. Keys added after a spec was written take their default when absent (pooling:
+  // RightmostNonPad; dropout 0.1; names empty). nlohmann::json's exceptions, or std::invalid_argument for an
+  // unknown enum string, on a malformed object (import_model turns them into a ModelError).
   static ModelSpec from_json(const nlohmann::json& j);
 };
 
