@@ -7,7 +7,8 @@ Usage (the python of tools/setup.sh's .venv, with the pinned torch and transform
         --layers 2 --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 \
         --labels 2 --seed 0 --attn {sdpa,eager} [--pad-id N] [--token-types] [--head {cls,lm}] \
         [--word-embed-proj-dim N] [--post-ln] [--gated] [--no-tie-word-embeddings] [--clone-tied] [--init-from F.pt] \
-        [--no-perturb-norms] [--no-perturb-biases] [--check] --out FILE.pt
+        [--pooling {rightmost-non-pad,before-first-pad,count-non-pad}] [--no-perturb-norms] [--no-perturb-biases] [--check] \
+        --out FILE.pt
 
 The model is built by tools/hf_models.py from the transformers classes, with `config.torchscript = True`, and
 exported in eval() mode with `torch.jit.trace` on a right-padded batch of 2 (lengths 8 and 5; shapes stay
@@ -47,6 +48,13 @@ dynamic):
                   `scale_decoder_outputs`).
   --untied-lm-head  T5 only, with --no-tie-word-embeddings: lm_head gets its own random weights, as T5 v1.1
                   checkpoints were exported by transformers 4.
+  --pooling       GPT-2 / OPT classifiers: the token the classifier scores. rightmost-non-pad (default): the
+                  installed transformers' rule, (arange(T) * (input_ids != pad)).argmax(-1) (transformers >= 4.49).
+                  before-first-pad: the rule of transformers 4.32 to 4.48, (eq(input_ids, pad).int().argmax(-1) - 1)
+                  % T, patched into the class's forward before tracing: a file as those versions exported it. The
+                  two differ when a text holds the pad id (GPT-2's <|endoftext|>) or a row is left-padded.
+                  count-non-pad: the rule before 4.32, ne(input_ids, pad).sum(-1) - 1, which lwm does not rebuild
+                  (a file it must refuse).
   --init-from F   warm start: the parameters of TorchScript model F (same names and shapes; a shorter position
                   table is repeated to fill a longer one), instead of random weights (perturbations skipped).
   --clone-tied    GPT-2 --head lm and tied T5: lm_head.weight is a copy of the embedding, as older transformers
@@ -98,6 +106,9 @@ def parse_args(argv=None):
                    help="GPT-2 LM, T5: the tied lm_head a copy of the embedding (HF torchscript=True), not shared")
     p.add_argument("--init-from", default=None,
                    help="warm start: copy the parameters of this TorchScript model (same names) into the export")
+    p.add_argument("--pooling", choices=hf.POOLING, default="rightmost-non-pad",
+                   help="GPT-2/OPT classifiers: the last-token rule (before-first-pad: transformers 4.32-4.48; "
+                        "count-non-pad: before 4.32)")
     p.add_argument("--perturb-norms", dest="perturb_norms", action="store_true", default=True)
     p.add_argument("--no-perturb-norms", dest="perturb_norms", action="store_false")
     p.add_argument("--perturb-biases", dest="perturb_biases", action="store_true", default=True)
@@ -122,6 +133,8 @@ def parse_args(argv=None):
     if args.clone_tied and not ((args.family == "gpt2" and args.head == "lm") or
                                 (args.family == "t5" and args.tie_word_embeddings)):
         p.error("--clone-tied is only for a tied LM head: --family gpt2 --head lm, or --family t5")
+    if args.pooling != "rightmost-non-pad" and (args.family not in ("gpt2", "opt") or args.head == "lm"):
+        p.error(f"--pooling {args.pooling} is only for the GPT-2 and OPT classifiers")
     if args.hidden % args.heads != 0:
         p.error(f"--hidden {args.hidden} must be a multiple of --heads {args.heads}")
     if args.pad_id is not None and not 0 <= args.pad_id < args.vocab:
@@ -260,7 +273,8 @@ def main(argv=None) -> int:
         gated=args.gated, tie_word_embeddings=args.tie_word_embeddings,
     )
     config.torchscript = True
-    model = hf.build_model(args.family, config, attn=args.attn, token_types=args.token_types, head=args.head)
+    model = hf.build_model(args.family, config, attn=args.attn, token_types=args.token_types, head=args.head,
+                           pooling=args.pooling)
     if args.perturb_norms and not args.init_from:
         hf.perturb_norms(model)
     if args.perturb_biases and not args.init_from:

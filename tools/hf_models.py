@@ -121,11 +121,42 @@ def make_config(family: str, layers: int, hidden: int, heads: int, intermediate:
     raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
 
 
+POOLING = ("rightmost-non-pad", "before-first-pad", "count-non-pad")
+
+
+def _patched_pooling(cls, body: str, rule: str):
+    """`cls` (a traceable GPT-2 / OPT classifier) pooling by an older transformers' rule instead of today's
+    rightmost non-pad token (transformers >= 4.49, PR #35911):
+      before-first-pad  4.32 to 4.48: the token before the first pad id,
+                        `torch.eq(input_ids, pad_token_id).int().argmax(-1) - 1` modulo the sequence length
+                        (no pad id: the last token);
+      count-non-pad     before 4.32: `torch.ne(input_ids, pad_token_id).sum(-1) - 1` (a rule lwm does not
+                        rebuild: its tests use it for a file lwm must refuse).
+    The rest is the class's own: its decoder (`body`: transformer / model) and its `score`."""
+
+    def forward(self, input_ids, attention_mask):
+        hidden = getattr(self, body)(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
+                                     return_dict=False)[0]
+        logits = self.score(hidden)
+        if rule == "before-first-pad":
+            sequence_lengths = torch.eq(input_ids, self.config.pad_token_id).int().argmax(-1) - 1
+            sequence_lengths = sequence_lengths % input_ids.shape[-1]
+        else:
+            sequence_lengths = torch.ne(input_ids, self.config.pad_token_id).sum(-1) - 1
+        return (logits[torch.arange(input_ids.shape[0], device=logits.device), sequence_lengths],)
+
+    return type(cls.__name__, (cls,), {"forward": forward})
+
+
 def build_model(family: str, config, attn: str = "sdpa", token_types: bool = False,
-                head: Optional[str] = None) -> torch.nn.Module:
+                head: Optional[str] = None, pooling: str = "rightmost-non-pad") -> torch.nn.Module:
     """A fresh model of the family's transformers class (its own weight init), in eval mode.
     head: None/"cls" for the sequence classifiers, "lm" for GPT2LMHeadModel; T5 is always
-    T5ForConditionalGeneration."""
+    T5ForConditionalGeneration. pooling (GPT-2 / OPT classifiers): the token the classifier scores,
+    "rightmost-non-pad" (the installed transformers' own rule), "before-first-pad" (transformers 4.32-4.48) or
+    "count-non-pad" (before 4.32); see _patched_pooling."""
+    if pooling not in POOLING:
+        raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLING}")
     if attn not in ATTENTION:
         raise ValueError(f"unknown attention implementation {attn!r}; expected one of {ATTENTION}")
     base = {
@@ -141,7 +172,12 @@ def build_model(family: str, config, attn: str = "sdpa", token_types: bool = Fal
         names += ("token_type_ids",)
     elif family == "t5":
         names += ("decoder_input_ids",)
-    model = _traceable(base, names)._from_config(config, attn_implementation=attn)
+    cls = _traceable(base, names)
+    if pooling != "rightmost-non-pad":
+        if family not in ("gpt2", "opt") or head == "lm":
+            raise ValueError(f"pooling {pooling!r} is for the GPT-2 and OPT sequence classifiers")
+        cls = _patched_pooling(cls, "transformer" if family == "gpt2" else "model", pooling)
+    model = cls._from_config(config, attn_implementation=attn)
     return model.eval()
 
 

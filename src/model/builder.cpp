@@ -328,10 +328,17 @@ std::string root_source(const ModelSpec& spec, bool hidden_states, bool masked) 
   if (!n.final_norm.empty()) s << "    x = " << norm(spec, "x", n.final_norm, masked) << "\n";
   if (!n.project_out.empty()) s << "    x = " << linear("x", n.project_out, false, false) << "\n";
   if (spec.head == HeadType::LastToken) {
-    // The last token that is not padding (Hugging Face: argmax of index * (input_ids != pad)).
-    s << "    index = torch.cumsum(torch.ones_like(input_ids), 1) - 1\n"
-      << "    last = (index * input_ids.ne(" << spec.pad_token_id << ").to(index.dtype)).argmax(-1)\n"
-      << "    first = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)\n";
+    // The token the teacher's transformers version pools (spec.h, Pooling).
+    if (spec.pooling == Pooling::BeforeFirstPad) {
+      // transformers 4.32-4.48: (eq(input_ids, pad).int().argmax(-1) - 1) % T; no pad id: argmax 0, the last token.
+      s << "    first_pad = input_ids.eq(" << spec.pad_token_id << ").to(input_ids.dtype).argmax(-1)\n"
+        << "    last = torch.remainder(first_pad - 1, input_ids.size(1))\n";
+    } else {
+      // transformers >= 4.49: the rightmost token that is not padding, argmax of index * (input_ids != pad).
+      s << "    index = torch.cumsum(torch.ones_like(input_ids), 1) - 1\n"
+        << "    last = (index * input_ids.ne(" << spec.pad_token_id << ").to(index.dtype)).argmax(-1)\n";
+    }
+    s << "    first = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)\n";
   } else if (label_words) {
     if (hidden_states) {  // forward() returns every position
       // The last attended token: the next token after it is the label word.

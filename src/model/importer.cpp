@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "lwm/common/error.h"
+#include "importers/import_support.h"
 
 namespace fs = std::filesystem;
 
@@ -122,6 +123,15 @@ ImportedModel import_model(const fs::path& path) {
         imported.spec = importer->import(imported.module, imported.weights);
       } catch (const ModelError& e) {
         throw ModelError(path.string() + ": " + importer->name() + ": " + e.what());
+      }
+      // The token a last-token head classifies (spec.h, Pooling): read from what the file computes, for
+      // Hugging Face exports and lwm's own students alike.
+      if (imported.spec.head == HeadType::LastToken) {
+        try {
+          imported.spec.pooling = import_support::read_pooling(imported.module, imported.spec);
+        } catch (const ModelError& e) {
+          throw ModelError(path.string() + ": " + importer->name() + ": " + e.what());
+        }
       }
       // A tied LM head the export cloned (the spec reads the embedding instead): one table, not two.
       if (imported.spec.head == HeadType::LabelWords && imported.spec.names.lm_head.empty()) {

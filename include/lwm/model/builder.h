@@ -5,7 +5,8 @@
 // reads every size from the spec, so layer removal and pruning need no graph surgery.
 // Besides forward(), the module has forward_hidden(...) -> (logits, hidden states) for distillation, and a
 // model that scores label words (T5, a GPT-2 LM; HeadType::LabelWords) once it has its label words also
-// classify(input_ids, attention_mask) -> [B, labels] label scores.
+// classify(input_ids, attention_mask) -> [B, labels] label scores. A LastToken head (GPT-2, OPT) classifies the
+// token that spec.pooling names (the rule of the teacher's transformers version), so every student keeps it.
 #include <torch/script.h>
 
 #include <map>

@@ -3,10 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "lwm/common/error.h"
+#include "lwm/model/faithfulness.h"
 #include "lwm/model/graph_facts.h"
+#include "lwm/model/runner.h"
 
 namespace lwm::import_support {
 
@@ -57,6 +60,37 @@ std::optional<int> compared_id(const torch::jit::Module& module, const std::vect
     }
   }
   return std::nullopt;
+}
+
+Pooling read_pooling(const torch::jit::Module& module, const ModelSpec& spec) {
+  const int64_t T = std::min<int64_t>(8, spec.max_positions);
+  if (T < 4 || spec.vocab_size < 2) return Pooling::RightmostNonPad;
+  torch::NoGradGuard no_grad;
+  auto gen = at::detail::createCPUGenerator(1);
+  auto ids = torch::randint(0, spec.vocab_size - 1, {2, T}, gen, torch::kLong);
+  ids += ids.ge(spec.pad_token_id).to(torch::kLong);  // never the pad id
+  const std::vector<int64_t> first_pad = {2, T - 3};
+  auto cut = ids.clone();
+  auto cut_mask = torch::ones({2, T}, torch::kLong);
+  for (int64_t b = 0; b < 2; ++b) {
+    ids[b][first_pad[b]] = spec.pad_token_id;
+    cut[b].narrow(0, first_pad[b], T - first_pad[b]).fill_(spec.pad_token_id);
+    cut_mask[b].narrow(0, first_pad[b], T - first_pad[b]).fill_(0);
+  }
+  ModelRunner runner(module);
+  const auto types = torch::zeros_like(ids);
+  torch::Tensor inside, before;
+  try {
+    inside = runner.logits(ids, torch::ones_like(ids), types);
+    before = runner.logits(cut, cut_mask, types);
+  } catch (const c10::Error& e) {
+    throw ModelError(std::string("forward() fails on a probe batch of 2 x ") + std::to_string(T) +
+                     " tokens: " + e.what_without_backtrace());
+  }
+  const double diff = inside.sizes() == before.sizes() ? (inside - before).abs().max().item<double>()
+                                                       : std::numeric_limits<double>::infinity();
+  spdlog::debug("pooling probe: max |logit difference| {} between texts holding the pad id and the texts cut there", diff);
+  return diff <= kFaithfulnessTolerance ? Pooling::BeforeFirstPad : Pooling::RightmostNonPad;
 }
 
 double norm_eps(const torch::jit::Module& module, const ModelSpec& spec, double fallback) {

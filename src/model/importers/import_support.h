@@ -40,6 +40,17 @@ bool tied_copy(const Weights& w, const std::string& copy, const std::string& ori
 // [labels, tokens], -1 padded): into spec.label_tokens and num_labels. Nothing if it has none.
 void read_label_tokens(const torch::jit::Module& module, ModelSpec& spec);
 
+// The rule by which a LastToken head (GPT-2, OPT) picks the token it classifies (spec.h, Pooling), read from
+// what the file computes rather than from its graph (a traced and a scripted file, or lwm's own student, spell
+// the same rule differently). The probe is a batch of 2 rows of 8 random ids (fewer when spec.max_positions is
+// smaller; none below 4: the default) with the pad id inside each text (at 2 and at 5), every token attended,
+// and the same texts cut just before their pad id and right-padded. In a causal model the token before the first
+// pad id depends on the cut text only, so the file's logits agree (within 1e-4) on the two batches exactly when
+// it pools BeforeFirstPad; otherwise RightmostNonPad (the faithfulness check, whose batches hold the pad id
+// inside texts, then tells whether the rebuild with that rule is the file). Needs spec's vocab_size,
+// pad_token_id, max_positions and forward_args; ModelError when the file cannot run the probe.
+Pooling read_pooling(const torch::jit::Module& module, const ModelSpec& spec);
+
 // Fills spec.forward_args and spec.returns_tuple; ModelError on an input lwm cannot provide.
 void read_forward_signature(const torch::jit::Module& module, ModelSpec& spec);
 
