@@ -92,6 +92,17 @@ TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
     ASSERT_EQ(pj["label_scores"].size(), 2u);
     ASSERT_EQ(pj["label_scores"][0].size(), 2u);
     EXPECT_LT(pj["label_scores"][0][0].get<double>(), 0.0);
+
+    // The int8 file keeps its spec as JSON (lwm_spec): reloaded, it still has its label words.
+    const auto& label_tokens = j["student"]["spec"]["label_tokens"];
+    ASSERT_EQ(label_tokens.size(), 2u) << j["student"]["spec"].dump();
+    ASSERT_EQ(compress("inspect --json " + (student / "model.pt").string(), &out), 0) << out;
+    json inspected = json::parse(out.substr(out.find("{\n")));  // after what LibTorch logs loading int8
+    EXPECT_TRUE(inspected["frozen_int8"].get<bool>());
+    EXPECT_EQ(inspected["spec"]["label_tokens"], label_tokens);
+    EXPECT_EQ(inspected["spec"]["num_labels"], 2);
+    ASSERT_EQ(compress("inspect " + (student / "model.pt").string(), &out), 0) << out;
+    EXPECT_NE(out.find("classify(input_ids, attention_mask) -> label scores"), std::string::npos) << out;
   } else {
     EXPECT_EQ(pj["logits"][0].size(), 2u);
   }
@@ -152,6 +163,26 @@ TEST(CliDecoderLabelWords, AWordGivenWithItsLeadingSpaceIsTheSameToken) {
                      &out),
             2);
   EXPECT_NE(out.find("is encoded as ' overwhelmingly_positive'"), std::string::npos) << out;
+}
+
+// Hugging Face's last-token rule depends on the transformers version that exported a classifier (spec.h,
+// Pooling): inspect names the rule it read, and refuses (exit 3) a file pooling by a rule lwm does not rebuild
+// (transformers before 4.32: ne(input_ids, pad).sum(-1) - 1), naming the texts it differs on.
+TEST(CliDecoderPooling, InspectNamesTheRuleAndRefusesOneItCannotRebuild) {
+  std::string out;
+  for (const std::string rule : {"rightmost-non-pad", "before-first-pad"}) {
+    auto file = test::reference_model("gpt2", "sdpa", "--vocab 50257 --pooling " + rule);
+    ASSERT_FALSE(file.empty());
+    ASSERT_EQ(compress("inspect --json " + file.string(), &out), 0) << out;
+    json j = json::parse(out.substr(out.find("{\n")));
+    EXPECT_EQ(j["spec"]["pooling"], rule);
+    EXPECT_LE(j["faithful"]["max_abs_logit_difference"].get<double>(), 1e-4);
+  }
+  auto older = test::reference_model("gpt2", "sdpa", "--vocab 50257 --pooling count-non-pad");
+  ASSERT_FALSE(older.empty());
+  EXPECT_EQ(compress("inspect " + older.string(), &out), 3) << out;
+  EXPECT_NE(out.find("cannot be rebuilt faithfully"), std::string::npos) << out;
+  EXPECT_NE(out.find("texts holding the pad id"), std::string::npos) << out;
 }
 
 }  // namespace
