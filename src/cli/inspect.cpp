@@ -91,6 +91,7 @@ int run_inspect(const InspectArgs& args) {
             << " (" << to_string(s.positions) << "), token types " << s.type_vocab_size << "\n"
             << "  " << (s.norm == NormPlacement::Pre ? "pre" : "post") << "-LayerNorm eps " << s.norm_eps
             << ", activation " << to_string(s.activation) << ", head " << to_string(s.head)
+            << (s.head == HeadType::LastToken ? ", pooling " + to_string(s.pooling) : std::string())
             << (s.causal ? ", causal attention" : "") << (s.fused_qkv() ? ", fused Q|K|V" : "")
             << (s.transposed_weights ? ", Conv1D [in, out] weights" : "")
             << (!lm ? "" : s.names.lm_head.empty() ? ", LM head tied to the embedding" : ", untied LM head") << "\n"

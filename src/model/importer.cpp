@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "lwm/common/error.h"
@@ -15,6 +16,27 @@
 namespace fs = std::filesystem;
 
 namespace lwm {
+
+namespace {
+
+// A LibTorch error as one plain line: without "[enforce fail at file.cc:N] ", the "(Could this error message
+// be improved? ...)" request, the lines after the first, and with the zip-archive check said in words.
+std::string plain_torch_message(std::string what) {
+  while (what.rfind("[enforce fail at ", 0) == 0 && what.find("] ") != std::string::npos) {
+    what = what.substr(what.find("] ") + 2);
+  }
+  if (const auto at = what.find("(Could this error message be improved?"); at != std::string::npos) what.resize(at);
+  const auto start = what.find_first_not_of(" \n");
+  what = start == std::string::npos ? "" : what.substr(start);
+  what = what.substr(0, what.find('\n'));
+  while (!what.empty() && (what.back() == ' ' || what.back() == '.')) what.pop_back();
+  if (what.find("hasRecord(\"version\")") != std::string::npos) {
+    return "the archive has no version record (not written by torch.jit.save, or damaged)";
+  }
+  return what.empty() ? "LibTorch gave no reason" : what;
+}
+
+}  // namespace
 
 torch::jit::Module load_torchscript(const fs::path& path) {
   std::error_code ec;
@@ -45,17 +67,21 @@ torch::jit::Module load_torchscript(const fs::path& path) {
     const std::string marker = "Attempted to read a PyTorch file with version ";
     if (auto at = what.find(marker); at != std::string::npos) {
       const std::string version = what.substr(at + marker.size(), what.find(',', at) - at - marker.size());
+      const long long v = std::atoll(version.c_str());
+      if (v < static_cast<long long>(caffe2::serialize::kMinSupportedFileFormatVersion)) {
+        throw ModelError(path.string() + ": file format version " + version + " is older than LibTorch " +
+                         TORCH_VERSION + " reads (" +
+                         std::to_string(caffe2::serialize::kMinSupportedFileFormatVersion) + " to " +
+                         std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) +
+                         "): save the model again with a current PyTorch");
+      }
       throw ModelError(path.string() + ": file format version " + version + newer);
     }
-    what = what.substr(what.find_first_not_of(" \n"));
-    throw ModelError(path.string() + ": not a loadable TorchScript file: " + what.substr(0, what.find('\n')));
+    throw ModelError(path.string() + ": not a loadable TorchScript file: " + plain_torch_message(what));
   } catch (const std::exception& e) {
     // The TorchScript compiler's errors (torch::jit::ErrorReport) are not c10::Errors: typically an op this
     // LibTorch does not know ("Unknown builtin op: aten::foo."), in a file saved by a newer PyTorch.
-    std::string what = e.what();
-    what = what.substr(what.find_first_not_of(" \n"));
-    what = what.substr(0, what.find('\n'));
-    if (!what.empty() && what.back() == '.') what.pop_back();
+    const std::string what = plain_torch_message(e.what());
     std::string version = "unknown";
     try {
       version = std::to_string(caffe2::serialize::PyTorchStreamReader(path.string()).version());

@@ -196,6 +196,36 @@ TEST(ModelImportNewerPyTorch, UnknownOpNamedWithBothVersions) {
   EXPECT_EQ(test::run_command(test::compress_binary() + " inspect " + path.string(), &out), 3) << out;
 }
 
+// Damaged or foreign zip archives: one plain line, without LibTorch's "[enforce fail at ...]" prefix or its
+// "Could this error message be improved?" request.
+TEST(ModelBadInput, DamagedArchivesGiveOnePlainLine) {
+  const auto model = test::reference_model("bert", "sdpa");
+  std::ifstream in(model, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  const auto dir = test::models_dir() / "damaged";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "truncated.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  // A zip without the version record torch.jit.save writes (a stored entry; "PK" local header by hand).
+  const std::string name = "archive/data.pkl", body = "xx";
+  std::string zip = "PK\x03\x04";
+  zip += std::string("\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00", 10);
+  zip += std::string(12, '\0');  // crc and sizes left 0: a damaged entry of a foreign archive
+  zip += static_cast<char>(name.size());
+  zip += std::string(3, '\0');
+  zip += name + body;
+  std::ofstream(dir / "foreign.pt", std::ios::binary) << zip;
+  std::ofstream(dir / "empty-zip.pt", std::ios::binary) << std::string("PK\x05\x06", 4) + std::string(18, '\0');
+  for (const char* file : {"truncated.pt", "foreign.pt", "empty-zip.pt"}) {
+    SCOPED_TRACE(file);
+    const std::string what = load_error(dir / file);
+    EXPECT_FALSE(what.empty());
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_EQ(what.find("[enforce fail"), std::string::npos) << what;
+    EXPECT_EQ(what.find("Could this error message be improved"), std::string::npos) << what;
+    EXPECT_NE(what.find(file), std::string::npos) << what;
+  }
+}
+
 TEST(ModelImportNewerPyTorch, NewerFileFormatNamedWithBothVersions) {
   const auto path = rewrite_archive(test::reference_model("bert", "sdpa"), "future-format.pt",
                                     [](const std::string&, std::string&) {}, 99);
