@@ -49,24 +49,6 @@ const char* const kLabelsHelp =
 const lwm::NumberRule kLimitRule = lwm::NumberRule::integers(0, 2147483647);
 const lwm::NumberRule kThreadsRule = lwm::NumberRule::integers(1, 1024);
 
-// --KEY VALUE and --KEY=VALUE pairs left over by the parser: config overrides.
-std::vector<std::pair<std::string, std::string>> config_overrides(const std::vector<std::string>& rest) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (size_t i = 0; i < rest.size(); ++i) {
-    const std::string& arg = rest[i];
-    if (arg.rfind("--", 0) != 0) throw lwm::UsageError("unexpected argument '" + arg + "'");
-    const size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      out.emplace_back(arg.substr(2, eq - 2), arg.substr(eq + 1));
-    } else if (i + 1 < rest.size()) {
-      out.emplace_back(arg.substr(2), rest[++i]);
-    } else {
-      throw lwm::UsageError("config key '" + arg.substr(2) + "' needs a value");
-    }
-  }
-  return out;
-}
-
 void add_data_options(CLI::App* cmd, lwm::DataArgs& d) {
   cmd->add_option("--task", d.task, "sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb or generic")->required();
   cmd->add_option("--tokenizer", d.tokenizer, "vocab.txt, tokenizer.json, or a directory holding one")
@@ -201,7 +183,7 @@ int main(int argc, char** argv) {
     compress.quiet = quiet;
     compress.config_file = config_file;
     compress.config = lwm::load_config(config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(config_file),
-                                       config_overrides(app.remaining()));
+                                       lwm::config_overrides(app.remaining()));
     lwm::CompressOutcome outcome = lwm::run_compress(compress);
     std::cout << lwm::compress_summary(outcome.report);
     if (!outcome.targets_met) {

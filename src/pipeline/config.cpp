@@ -241,6 +241,23 @@ Json CompressConfig::to_json() const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> config_overrides(const std::vector<std::string>& words) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& arg = words[i];
+    if (arg.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + arg + "'");
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      out.emplace_back(arg.substr(2, eq - 2), arg.substr(eq + 1));
+    } else if (i + 1 < words.size()) {
+      out.emplace_back(arg.substr(2), words[++i]);
+    } else {
+      throw UsageError("config key '" + arg.substr(2) + "' needs a value");
+    }
+  }
+  return out;
+}
+
 CompressConfig load_config(const std::optional<std::filesystem::path>& file,
                            const std::vector<std::pair<std::string, std::string>>& overrides) {
   CompressConfig config;

@@ -59,6 +59,10 @@ const NumberRule& config_number_rule(const std::string& key);
 // Applies one key to the config; UsageError naming the key when it is unknown or its value is invalid.
 void set_config_value(CompressConfig& config, const std::string& key, const nlohmann::json& value);
 
+// The words the command line's parser left over, as config overrides: "--KEY VALUE" and "--KEY=VALUE" pairs.
+// UsageError for a word that is not "--KEY" where one is expected, or a last "--KEY" without a value.
+std::vector<std::pair<std::string, std::string>> config_overrides(const std::vector<std::string>& words);
+
 // A preset file (a JSON object of keys), then --KEY VALUE overrides (values parsed as JSON when
 // they parse, else taken as strings: ".5" is read as a number by a numeric key). Keys may be written with
 // '-' or '_'. Errors name the key as given: "config key 'seed'" in the file, "--seed" on the command line.
