@@ -51,6 +51,7 @@ int run_evaluate(const EvaluateArgs& args) {
   };
   if (!args.report.empty()) write_text_atomically(args.report, report.dump(2) + "\n");
 
+  for (const auto& w : r.warnings) spdlog::warn("{}", w);
   std::printf("%s on %s (%d examples):\n", args.model.c_str(), data.task.name.c_str(), r.examples);
   for (const auto& [name, value] : r.metrics) std::printf("  %-10s %.4f\n", name.c_str(), value);
   std::printf("  size       %lld bytes, %lld parameters\n", static_cast<long long>(r.file_bytes),

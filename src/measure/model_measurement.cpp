@@ -1,7 +1,5 @@
 #include "lwm/measure/model_measurement.h"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 
 #include "lwm/measure/evaluation.h"
@@ -78,7 +76,6 @@ ModelMeasurement measure_model(torch::jit::Module module, const std::filesystem:
   }
   m.warnings.push_back(energy_trust_warning(m.energy));
   std::erase(m.warnings, std::string());
-  for (const auto& w : m.warnings) spdlog::warn("{}: {}", path.filename().string(), w);
 
   // Batch 1: single examples spread evenly over the data (its real length mix).
   EncodedDataset sample;

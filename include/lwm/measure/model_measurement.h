@@ -54,7 +54,8 @@ int64_t count_parameters(const torch::jit::Module& module);
 
 // Evaluates `module` (the file at `path`) on `data`: the metric pass is also the timed,
 // energy-metered pass at opts.batch_size (after warm-up); then batch-1 latency on
-// opts.latency_samples examples spread over the data. Warnings are logged and kept in `warnings`.
+// opts.latency_samples examples spread over the data. Warnings are kept in `warnings` for the caller to show
+// (it knows whether the model is a teacher, a student or a staged file).
 ModelMeasurement measure_model(torch::jit::Module module, const std::filesystem::path& path, const TaskSpec& task,
                                const EncodedDataset& data, int64_t pad_id, const MeasureOptions& opts);
 
