@@ -381,14 +381,14 @@ const std::string& WordPieceTokenizer::id_to_token(int64_t id) const {
   return vocab_[static_cast<size_t>(id)];
 }
 
-// Splits text on the special tokens written in it: emit(segment, -1) for ordinary text and
-// emit(token, id) for a special token.
-template <typename Emit>
-void WordPieceTokenizer::for_each_segment(std::string_view text, Emit emit) const {
+// Splits `text` where a token of `tokens` occurs (leftmost; at a position, the first of the list matches):
+// emit(segment, -1) for the text between, emit(token, id) for a token.
+template <typename Special, typename Emit>
+static void split_on_tokens(std::string_view text, const std::vector<Special>& tokens, Emit emit) {
   size_t start = 0;
   for (size_t i = 0; i < text.size();) {
     const Special* hit = nullptr;
-    for (const auto& sp : specials_) {
+    for (const auto& sp : tokens) {
       if (text.compare(i, sp.text.size(), sp.text) == 0) {
         hit = &sp;
         break;
@@ -406,6 +406,13 @@ void WordPieceTokenizer::for_each_segment(std::string_view text, Emit emit) cons
   if (start < text.size()) emit(text.substr(start), int64_t{-1});
 }
 
+// Splits text on the special tokens written in it: emit(segment, -1) for ordinary text and
+// emit(token, id) for a special token.
+template <typename Emit>
+void WordPieceTokenizer::for_each_segment(std::string_view text, Emit emit) const {
+  split_on_tokens(text, specials_, emit);
+}
+
 // for_each_segment, then the normalised added tokens: each ordinary segment is normalised (BertNormalizer)
 // and split where a normalised added token occurs in it (leftmost, longest at a position), as HF tokenizers'
 // AddedVocabulary does. emit(segment, -1) / emit(token, id) as for_each_segment.
@@ -421,27 +428,8 @@ void WordPieceTokenizer::for_each_part(std::string_view text, Emit emit) const {
       emit(segment, special);
       return;
     }
-    const std::string n = normalize_text(segment, o);
-    const std::string_view norm(n);
-    size_t start = 0;
-    for (size_t i = 0; i < norm.size();) {
-      const Special* hit = nullptr;
-      for (const auto& sp : normalized_) {
-        if (norm.compare(i, sp.text.size(), sp.text) == 0) {
-          hit = &sp;
-          break;
-        }
-      }
-      if (!hit) {
-        ++i;
-        continue;
-      }
-      if (i > start) emit(norm.substr(start, i - start), int64_t{-1});
-      emit(std::string_view(hit->text), hit->id);
-      i += hit->text.size();
-      start = i;
-    }
-    if (start < norm.size()) emit(norm.substr(start), int64_t{-1});
+    const std::string norm = normalize_text(segment, o);
+    split_on_tokens(std::string_view(norm), normalized_, emit);
   });
 }
 
