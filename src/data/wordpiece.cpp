@@ -126,10 +126,8 @@ void basic_ascii(std::string_view text, const BasicOptions& o, std::string& word
   flush();
 }
 
-// The general BasicTokenizer: _clean_text, _tokenize_chinese_chars, NFC, whitespace split, then per
-// word lower() and _run_strip_accents, then _run_split_on_punc.
-template <typename Emit>
-void basic_unicode(std::string_view text, const BasicOptions& o, std::string& word, Emit& emit) {
+// BasicTokenizer's _clean_text and _tokenize_chinese_chars, then NFC: the text before any split.
+icu::UnicodeString cleaned_nfc(std::string_view text, const BasicOptions& o) {
   icu::UnicodeString cleaned;
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   int32_t i = 0, n = static_cast<int32_t>(text.size());
@@ -148,21 +146,32 @@ void basic_unicode(std::string_view text, const BasicOptions& o, std::string& wo
     }
   }
   static const icu::Normalizer2& nfc = normalizer(true);
+  return normalize(nfc, cleaned);
+}
+
+// BasicTokenizer's lower() and _run_strip_accents (NFD, non-spacing marks dropped), as the options say.
+void lower_and_strip_accents(icu::UnicodeString& w, const BasicOptions& o) {
+  if (o.lowercase) w.toLower(icu::Locale::getRoot());
+  if (!o.strip_accents) return;
   static const icu::Normalizer2& nfd = normalizer(false);
-  icu::UnicodeString normalized = normalize(nfc, cleaned);
+  icu::UnicodeString d = normalize(nfd, w);
+  w.remove();
+  for (int32_t k = 0; k < d.length();) {
+    UChar32 c = d.char32At(k);
+    k += U16_LENGTH(c);
+    if (u_charType(c) != U_NON_SPACING_MARK) w.append(c);
+  }
+}
+
+// The general BasicTokenizer: _clean_text, _tokenize_chinese_chars, NFC, whitespace split, then per
+// word lower() and _run_strip_accents, then _run_split_on_punc.
+template <typename Emit>
+void basic_unicode(std::string_view text, const BasicOptions& o, std::string& word, Emit& emit) {
+  const icu::UnicodeString normalized = cleaned_nfc(text, o);
 
   auto flush_word = [&](icu::UnicodeString w) {
     if (w.isEmpty()) return;
-    if (o.lowercase) w.toLower(icu::Locale::getRoot());
-    if (o.strip_accents) {
-      icu::UnicodeString d = normalize(nfd, w);
-      w.remove();
-      for (int32_t k = 0; k < d.length();) {
-        UChar32 c = d.char32At(k);
-        k += U16_LENGTH(c);
-        if (u_charType(c) != U_NON_SPACING_MARK) w.append(c);
-      }
-    }
+    lower_and_strip_accents(w, o);
     int32_t start = 0;
     for (int32_t k = 0; k < w.length();) {
       UChar32 c = w.char32At(k);
@@ -240,36 +249,8 @@ std::string normalize_text(std::string_view text, const BasicOptions& o) {
     }
     return out;
   }
-  icu::UnicodeString cleaned;
-  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
-  int32_t i = 0, n = static_cast<int32_t>(text.size());
-  while (i < n) {
-    UChar32 c;
-    U8_NEXT(s, i, n, c);
-    if (c < 0) c = 0xFFFD;
-    if (o.clean_text) {
-      if (c == 0 || c == 0xFFFD || is_control(c)) continue;
-      if (is_whitespace(c)) c = ' ';
-    }
-    if (o.handle_chinese_chars && is_cjk(c)) {
-      cleaned.append(static_cast<UChar32>(' ')).append(c).append(static_cast<UChar32>(' '));
-    } else {
-      cleaned.append(c);
-    }
-  }
-  static const icu::Normalizer2& nfc = normalizer(true);
-  static const icu::Normalizer2& nfd = normalizer(false);
-  icu::UnicodeString w = normalize(nfc, cleaned);
-  if (o.lowercase) w.toLower(icu::Locale::getRoot());
-  if (o.strip_accents) {
-    icu::UnicodeString d = normalize(nfd, w);
-    w.remove();
-    for (int32_t k = 0; k < d.length();) {
-      UChar32 c = d.char32At(k);
-      k += U16_LENGTH(c);
-      if (u_charType(c) != U_NON_SPACING_MARK) w.append(c);
-    }
-  }
+  icu::UnicodeString w = cleaned_nfc(text, o);
+  lower_and_strip_accents(w, o);
   w.toUTF8String(out);
   return out;
 }
