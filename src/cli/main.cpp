@@ -48,6 +48,7 @@ const char* const kLabelsHelp =
 // Rows to read (0: all); threads of the intra-op pool.
 const lwm::NumberRule kLimitRule = lwm::NumberRule::integers(0, 2147483647);
 const lwm::NumberRule kThreadsRule = lwm::NumberRule::integers(1, 1024);
+const lwm::NumberRule kCheckpointRule = lwm::NumberRule::integers(0, 2147483647);
 
 void add_data_options(CLI::App* cmd, lwm::DataArgs& d) {
   cmd->add_option("--task", d.task, "sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb or generic")->required();
@@ -105,6 +106,11 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file, "a preset, e.g. configs/1of3-layers-pruned.json");
   app.add_option("--out", compress.out, "output directory: model.pt and report.json");
   app.add_flag("--overwrite", compress.overwrite, "replace an earlier result in --out");
+  app.add_option("--checkpoint-every", compress.checkpoint_every,
+                 "write --out/checkpoint.pt every N distillation steps and at each epoch end (0: none)")
+      ->check(number(kCheckpointRule));
+  app.add_flag("--resume", compress.resume,
+               "continue the run whose checkpoint is in --out (same inputs and config; none there: start afresh)");
   app.add_option("--limit-train", compress.limit_train, "use only the first N training examples (0: all)")
       ->check(number(kLimitRule));
   app.add_option("--limit-eval", compress.limit_eval, "use only the first N eval examples (0: all)")->check(number(kLimitRule));

@@ -59,6 +59,13 @@ void sync_file(const fs::path& path) {
   if (rc != 0) throw OutputError(path.string() + ": cannot write: " + std::strerror(err));
 }
 
+void sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
 void write_text_atomically(const fs::path& target, const std::string& text, bool durable) {
   write_atomically(target, [&](const fs::path& tmp) {
     std::ofstream out(tmp, std::ios::binary);

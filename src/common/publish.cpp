@@ -23,14 +23,6 @@ fs::path backup_of(const fs::path& target) {
   return b;
 }
 
-// Makes renames and removals in `dir` durable (they live in the directory's own data).
-void sync_directory(const fs::path& dir) {
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 void remove_quietly(const fs::path& p) {
   std::error_code ignore;
   fs::remove(p, ignore);

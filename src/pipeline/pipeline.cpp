@@ -22,6 +22,7 @@
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
 #include "lwm/model/torchscript_file.h"
+#include "lwm/pipeline/checkpoint.h"
 #include "lwm/pipeline/report.h"
 
 namespace fs = std::filesystem;
@@ -29,12 +30,14 @@ namespace fs = std::filesystem;
 namespace lwm {
 namespace {
 
-// What run_compress writes in --out before publishing model.pt and report.json together.
-const char* const kStagedFiles[] = {".model.pt.staged", ".model-fp32.pt.staged", ".report.json.staged"};
+// What run_compress writes in --out before publishing model.pt and report.json together (and before renaming
+// a checkpoint into place).
+const char* const kStagedFiles[] = {".model.pt.staged", ".model-fp32.pt.staged", ".report.json.staged",
+                                    ".checkpoint.pt.staged"};
 
 // Creates the directory and locks it for this run; finishes (rolls back) a publish a killed run left; removes
 // the staged files of a killed run; refuses to mix a new result with an earlier one.
-std::unique_ptr<DirectoryLock> prepare_out_dir(const fs::path& out, bool overwrite) {
+std::unique_ptr<DirectoryLock> prepare_out_dir(const fs::path& out, bool overwrite, bool resume) {
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_directory(out, ec)) {
     throw OutputError(out.string() + ": --out must be a directory, and this is a file");
@@ -52,22 +55,36 @@ std::unique_ptr<DirectoryLock> prepare_out_dir(const fs::path& out, bool overwri
       throw OutputError(out.string() + " already holds a result (" + name + "); pass --overwrite to replace it");
     }
   }
+  if (!resume && fs::exists(checkpoint_path(out), ec)) {
+    if (!overwrite) {
+      throw OutputError(out.string() + " holds the checkpoint of an unfinished run (checkpoint.pt); pass --resume to "
+                        "continue it, or --overwrite to start over");
+    }
+    spdlog::warn("{}: starting over (--overwrite): the checkpoint of an unfinished run is discarded", out.string());
+    fs::remove(checkpoint_path(out), ec);
+  }
   return lock;
 }
 
 // Everything run_compress writes in --out, and everything it reads: none may be the same file.
-void refuse_overwriting_inputs(const CompressArgs& args) {
+std::vector<NamedPath> input_files(const CompressArgs& args) {
   std::vector<NamedPath> inputs = {{"the teacher (--model)", args.model},
                                    {"the training data (--train)", args.train},
                                    {"the eval data (--eval)", args.eval},
                                    {"the config (--config)", args.config_file}};
   for (const auto& f : tokenizer_input_files(args.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
+  return inputs;
+}
+
+void refuse_overwriting_inputs(const CompressArgs& args) {
+  const std::vector<NamedPath> inputs = input_files(args);
   std::vector<NamedPath> outputs = {{"the student (--out)", args.out / "model.pt"},
                                     {"the report (--out)", args.out / "report.json"}};
   for (const char* name : kStagedFiles) outputs.push_back({"a staged file (--out)", args.out / name});
   for (const char* name : {"model.pt.previous", "report.json.previous", ".lwm-publish.json", ".lwm.lock"}) {
     outputs.push_back({"a file of the publish protocol (--out)", args.out / name});
   }
+  outputs.push_back({"the checkpoint (--out)", checkpoint_path(args.out)});
   refuse_outputs_over_inputs(outputs, inputs);
 }
 
@@ -85,7 +102,7 @@ MeasureOptions measure_options(const CompressConfig& c) {
 CompressOutcome run_compress(const CompressArgs& args) {
   const CompressConfig& cfg = args.config;
   refuse_overwriting_inputs(args);
-  const auto out_lock = prepare_out_dir(args.out, args.overwrite);
+  const auto out_lock = prepare_out_dir(args.out, args.overwrite, args.resume);
 
   ImportedModel teacher = import_model(args.model);
   if (teacher.frozen) {
@@ -152,7 +169,29 @@ CompressOutcome run_compress(const CompressArgs& args) {
   spdlog::info("stage 2/5: distillation{} for {} steps (T={}, alpha={}{})", pruner ? " with matrix pruning" : "",
                total, dopts.temperature, dopts.alpha,
                dopts.hidden_weight > 0 ? ", hidden-state weight " + std::to_string(dopts.hidden_weight) : "");
-  TrainResult trained = train(student, data.task, train_data, eval_data, pad, topts, hooks);
+  const nlohmann::json fingerprint = run_fingerprint(args, input_files(args),
+                                                     static_cast<int64_t>(train_data.examples.size()), total,
+                                                     torch::get_num_threads());
+  TrainCheckpoints checkpoints;
+  checkpoints.every = args.checkpoint_every;
+  checkpoints.save = [&](torch::serialize::OutputArchive& state, int64_t step) {
+    if (pruner) pruner->save(state);
+    write_checkpoint(args.out, state, fingerprint);
+    spdlog::debug("checkpoint after step {} of {}: {}", step, total, checkpoint_path(args.out).string());
+  };
+  std::unique_ptr<torch::serialize::InputArchive> resumed;
+  if (args.resume) {
+    std::error_code ec;
+    if (fs::exists(checkpoint_path(args.out), ec)) {
+      resumed = read_checkpoint(args.out, fingerprint);
+      if (pruner) pruner->load(*resumed);
+      checkpoints.resume = resumed.get();
+    } else {
+      spdlog::info("--resume: {} has no checkpoint; starting from the beginning", args.out.string());
+    }
+  }
+  TrainResult trained = train(student, data.task, train_data, eval_data, pad, topts, hooks, checkpoints);
+  resumed.reset();
 
   ModelSpec final_spec = sspec;
   torch::jit::Module final_model = student;
@@ -250,6 +289,9 @@ CompressOutcome run_compress(const CompressArgs& args) {
     fs::remove(staged_report, ignore);
     throw;
   }
+  // The result is out: the checkpoint's work is done.
+  std::error_code ignore;
+  if (fs::remove(checkpoint_path(args.out), ignore)) sync_directory(args.out);
   return outcome;
 }
 

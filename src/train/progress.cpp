@@ -18,8 +18,12 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-Progress::Progress(std::string label, int64_t total, bool quiet)
-    : label_(std::move(label)), total_(total), quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0) {
+Progress::Progress(std::string label, int64_t total, bool quiet, int64_t done_before)
+    : label_(std::move(label)),
+      total_(total),
+      done_before_(done_before),
+      quiet_(quiet),
+      tty_(::isatty(STDERR_FILENO) != 0) {
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
@@ -27,7 +31,8 @@ void Progress::update(int64_t done, const std::string& detail) {
   if (quiet_ || total_ <= 0) return;
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double eta = done > 0 ? elapsed / done * (total_ - done) : 0.0;
+  const int64_t done_here = done - done_before_;
+  const double eta = done_here > 0 ? elapsed / static_cast<double>(done_here) * static_cast<double>(total_ - done) : 0.0;
   const int percent = static_cast<int>(100 * done / total_);
   char line[256];
   std::snprintf(line, sizeof line, "%s %lld/%lld (%d%%) %s eta %s", label_.c_str(), static_cast<long long>(done),

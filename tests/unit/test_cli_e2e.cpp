@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 
 #include "test_support.h"
 
@@ -387,6 +388,100 @@ TEST(CliCompress, KilledRunsAndAFullDiskLeaveTheEarlierResultIntact) {
   for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{".lwm.lock", "model.pt", "report.json"}));
+}
+
+std::map<std::string, torch::Tensor> student_tensors(const fs::path& model) {
+  std::map<std::string, torch::Tensor> t;
+  auto student = torch::jit::load(model.string());
+  for (const auto& p : student.named_parameters(true)) t[p.name] = p.value;
+  for (const auto& b : student.named_buffers(true)) t["buffer:" + b.name] = b.value;
+  return t;
+}
+
+// kill -9 during distillation with --checkpoint-every, then --resume: the same student, bit for bit, as a run
+// never stopped (with pruning under way, dropout on, the same threads); a checkpoint is never mistaken for
+// another run's, nor silently discarded.
+TEST(CliCompress, AKilledRunResumesFromItsCheckpointToTheSameStudent) {
+  auto dir = scratch("resume");
+  const std::string args = "--model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
+                           sst2("dev") + " --tokenizer " + vocab() +
+                           " --limit-train 512 --limit-eval 64 --max_length 32 --keep_layers 2 --epochs 2"
+                           " --batch_size 8 --seed 7 --prune_heads 0.5 --prune_ffn 0.5 --prune_end 0.6"
+                           " --latency_samples 4";
+  const fs::path whole = dir / "whole", resumed = dir / "resumed";
+  CliRun uninterrupted = compress("--quiet " + args + " --out " + whole.string());
+  ASSERT_EQ(uninterrupted.code, 0) << uninterrupted.output;
+
+  // Killed as soon as its first checkpoint is there (128 steps, one every 5).
+  const fs::path log = dir / "log.txt";
+  const std::string cmd = "exec " + test::compress_binary() + " --threads 2 " + args + " --checkpoint-every 5 --out " +
+                          resumed.string() + " > " + log.string() + " 2>&1";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool seen = false;
+  for (int i = 0; i < 150000 && !seen; ++i) {
+    seen = fs::exists(resumed / "checkpoint.pt");
+    if (!seen) ::usleep(2000);
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(seen);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill";
+  EXPECT_FALSE(fs::exists(resumed / "model.pt"));
+
+  // Neither continued nor discarded unasked; refused when it is another run's.
+  CliRun fresh = compress("--quiet " + args + " --out " + resumed.string());
+  EXPECT_EQ(fresh.code, 5) << fresh.output;
+  EXPECT_NE(fresh.output.find("--resume"), std::string::npos) << fresh.output;
+  const std::string other_args = std::regex_replace(args, std::regex("--seed 7"), "--seed 8");
+  CliRun other = compress("--quiet " + other_args + " --resume --out " + resumed.string());
+  EXPECT_EQ(other.code, 2) << other.output;
+  EXPECT_NE(other.output.find("another run's checkpoint (config.seed: 7 in the checkpoint, 8 now)"), std::string::npos)
+      << other.output;
+
+  // A checkpoint that cannot be written (a file-size limit, as a full disk): exit 5, the previous one intact.
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string checkpoint = slurp(resumed / "checkpoint.pt");
+  CliRun full;
+  full.code = test::run_command("ulimit -f 4096 && exec " + test::compress_binary() + " --threads 2 --quiet " + args +
+                                    " --checkpoint-every 1 --resume --out " + resumed.string(),
+                                &full.output);
+  EXPECT_EQ(full.code, 5) << full.output;
+  EXPECT_NE(full.output.find("cannot write the checkpoint"), std::string::npos) << full.output;
+  EXPECT_EQ(slurp(resumed / "checkpoint.pt"), checkpoint);
+  EXPECT_FALSE(fs::exists(resumed / ".checkpoint.pt.staged"));
+
+  CliRun resume = compress("--quiet " + args + " --checkpoint-every 5 --resume --out " + resumed.string());
+  ASSERT_EQ(resume.code, 0) << resume.output;
+  const json report = read_json(resumed / "report.json");
+  const int64_t from = report["stages"]["distillation"]["resumed_from_step"].get<int64_t>();
+  EXPECT_GT(from, 0);
+  EXPECT_LT(from, 128) << "the kill came after training: nothing was resumed";
+  EXPECT_FALSE(fs::exists(resumed / "checkpoint.pt")) << "a published result leaves no checkpoint";
+  const auto a = student_tensors(whole / "model.pt"), b = student_tensors(resumed / "model.pt");
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_GT(a.size(), 10u);
+  for (const auto& [name, x] : a) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(b.count(name));
+    EXPECT_TRUE(x.sizes() == b.at(name).sizes() && torch::equal(x, b.at(name)));
+  }
+  const json epochs = report["stages"]["distillation"]["epochs"];
+  const json whole_epochs = read_json(whole / "report.json")["stages"]["distillation"]["epochs"];
+  ASSERT_EQ(epochs.size(), 2u);
+  ASSERT_EQ(whole_epochs.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_EQ(epochs[e]["train_loss"], whole_epochs[e]["train_loss"]);
+    EXPECT_EQ(epochs[e]["eval"], whole_epochs[e]["eval"]);
+  }
 }
 
 TEST(CliCompress, Int8StudentIsSmallerAndLoadsInPython) {

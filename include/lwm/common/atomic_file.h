@@ -20,6 +20,9 @@ void write_text_atomically(const std::filesystem::path& target, const std::strin
 // fsync of a written file; OutputError when it fails (a full disk can surface only here).
 void sync_file(const std::filesystem::path& path);
 
+// Makes renames and removals in `dir` durable (they live in the directory's own data); best effort.
+void sync_directory(const std::filesystem::path& dir);
+
 // Throws OutputError naming the path if its directory does not exist or is not writable.
 void check_writable(const std::filesystem::path& target);
 

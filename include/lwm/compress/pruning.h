@@ -14,6 +14,7 @@
 //   ShrunkModel small = pruner.shrink();
 //   torch::jit::Module student = build_module(small.spec, small.weights);   // plain LayerNorm: exact
 #include <torch/script.h>
+#include <torch/serialize/archive.h>
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -160,6 +161,11 @@ class StructuredPruner {
   ShrunkModel shrink() const;
   // Targets, schedule, sparsity reached, kept heads/FFN per layer, kept hidden, mask updates.
   nlohmann::json summary() const;
+
+  // The masks and update counters, into or from a checkpoint (keys under "pruning/"). load() then re-zeroes
+  // the pruned units of the (restored) weights; ModelError when the archive's masks do not fit this model.
+  void save(torch::serialize::OutputArchive& archive) const;
+  void load(torch::serialize::InputArchive& archive);
 
  private:
   void apply();

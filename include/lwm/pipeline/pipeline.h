@@ -22,6 +22,8 @@ struct CompressArgs {
   size_t limit_eval = 0;
   std::vector<std::string> label_words;  // text-to-text models: the words scored for the labels
   std::vector<std::string> labels;       // the teacher's label order (--labels); empty: the task's
+  int64_t checkpoint_every = 0;  // > 0: a checkpoint (lwm/pipeline/checkpoint.h) every N steps and each epoch end
+  bool resume = false;           // continue from out/checkpoint.pt when there is one
 };
 
 struct CompressOutcome {
@@ -32,6 +34,8 @@ struct CompressOutcome {
 // Writes out/model.pt and out/report.json (atomically, both or neither) and returns the report.
 // OutputError (before any work) if `out` holds an earlier result and overwrite is false, or if an output
 // would be an input file (teacher, data, tokenizer file, config: lwm/common/input_guard.h), overwrite or not.
+// A checkpoint of an unfinished run in `out` is continued with `resume` (UsageError when it is another run's),
+// discarded with `overwrite`, and otherwise an OutputError; it is removed once the result is published.
 CompressOutcome run_compress(const CompressArgs& args);
 
 }  // namespace lwm

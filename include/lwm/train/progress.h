@@ -8,7 +8,8 @@ namespace lwm {
 
 class Progress {
  public:
-  Progress(std::string label, int64_t total, bool quiet);
+  // `done_before`: units done by an earlier process (a resumed run), left out of the rate and ETA.
+  Progress(std::string label, int64_t total, bool quiet, int64_t done_before = 0);
   // `detail` is appended as is (e.g. "loss 0.4132 lr 4.1e-05").
   void update(int64_t done, const std::string& detail);
   void finish(const std::string& summary);
@@ -16,6 +17,7 @@ class Progress {
  private:
   std::string label_;
   int64_t total_;
+  int64_t done_before_;
   bool quiet_;
   bool tty_;
   int last_logged_percent_ = -1;

@@ -6,6 +6,7 @@
 // with pruning share one loop.
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
+#include <torch/serialize/archive.h>
 
 #include <cstdint>
 #include <functional>
@@ -45,7 +46,8 @@ struct TrainResult {
   int best_epoch = 0;
   double best_metric = 0;
   int64_t total_steps = 0;
-  double train_seconds = 0;  // optimisation only (no evaluation)
+  double train_seconds = 0;  // optimisation only (no evaluation), over every process of a resumed run
+  int64_t resumed_from_step = 0;  // > 0: this process continued a checkpoint written after that many steps
   int64_t train_examples = 0;
   int64_t train_tokens = 0;  // non-padding tokens seen
   const EpochResult& best() const { return epochs.at(static_cast<size_t>(best_epoch - 1)); }
@@ -61,6 +63,22 @@ struct TrainHooks {
   std::function<bool(int64_t step)> can_keep;
   // Extra progress text (e.g. current sparsity).
   std::function<std::string()> progress_detail;
+};
+
+// Checkpoints of a training run (compress --checkpoint-every / --resume). A state holds everything the loop
+// needs to go on exactly where it stopped: the parameters, AdamW's moments and step counts, the best epoch's
+// parameters so far, the finished epochs' results, the position in the current epoch's batch order (which is
+// made again from the seed), the epoch's running loss and the default CPU generator's state (dropout). Resumed
+// with the same data, options and threads, a run ends with the same weights, bit for bit, as one never stopped
+// (test_checkpoint.cpp).
+struct TrainCheckpoints {
+  int64_t every = 0;  // > 0: a state after every this many optimizer steps and at the end of each epoch
+  // Receives each state (the trainer's part, under its own keys); the caller adds its parts (e.g. pruning
+  // masks) to the same archive and writes it. `step`: optimizer steps done.
+  std::function<void(torch::serialize::OutputArchive& state, int64_t step)> save;
+  // An archive `save` received, read back: training continues from it. ModelError when it does not fit this
+  // model and these options (other parameters, another number of steps) or is damaged.
+  torch::serialize::InputArchive* resume = nullptr;
 };
 
 // Whether AdamW's weight decay applies to a parameter, as Hugging Face's Trainer decides it
@@ -81,7 +99,7 @@ int64_t total_steps(const EncodedDataset& train, const TrainOptions& opts);
 // task's primary metric, in eval mode. TrainingError on a NaN/inf loss.
 TrainResult train(torch::jit::Module& model, const TaskSpec& task, const EncodedDataset& train_data,
                   const EncodedDataset& eval_data, int64_t pad_id, const TrainOptions& opts,
-                  const TrainHooks& hooks = {});
+                  const TrainHooks& hooks = {}, const TrainCheckpoints& checkpoints = {});
 
 // The classification/regression loss of `logits` against `labels`.
 torch::Tensor task_loss(const torch::Tensor& logits, const torch::Tensor& labels, bool regression);
