@@ -228,6 +228,16 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(Vocab vocab, const Merges& merges, 
   const Names names = family_names(opt_);  // validates the family
   if (ids_.empty()) throw DataError("tokenizer: the vocabulary is empty");
 
+  // The vocabulary's ids number its entries (0 .. entries - 1; Hugging Face's vocab.json files are dense): an id
+  // beyond them names no row of any model's embedding, and the id -> token table below would be sized by it.
+  const auto entries = static_cast<int64_t>(ids_.size());
+  for (const auto& [token, id] : ids_) {
+    if (id < 0 || id >= entries) {
+      throw DataError("tokenizer: token '" + token + "' has the id " + std::to_string(id) + ", outside 0.." +
+                      std::to_string(entries - 1) + " (the vocabulary has " + std::to_string(entries) + " entries)");
+    }
+  }
+
   // Added tokens: their ids may lie beyond the vocabulary; an id < 0 means "look it up".
   std::vector<BpeAddedToken> added;
   for (auto t : opt_.added_tokens) {
@@ -238,6 +248,14 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(Vocab vocab, const Merges& merges, 
       t.id = it->second;
     }
     added.push_back(t);
+  }
+  // After the vocabulary come at most the added tokens themselves.
+  for (const auto& t : added) {
+    if (t.id >= entries + static_cast<int64_t>(added.size())) {
+      throw DataError("tokenizer: added token '" + t.content + "' has the id " + std::to_string(t.id) +
+                      ", beyond the vocabulary's " + std::to_string(entries) + " entries and the " +
+                      std::to_string(added.size()) + " added tokens after them");
+    }
   }
   for (const auto& t : added) ids_[t.content] = t.id;
 

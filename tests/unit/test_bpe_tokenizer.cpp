@@ -359,6 +359,21 @@ TEST(TokenizerSavedFolder, ByteLevelBpeRefusesAmbiguousIdsAndUnsupportedOptions)
     expect_folder_error(f, "'<pad>' has id 5, expected 50257");
   }
   {
+    // Ids beyond the vocabulary's entries (fuzz finding: {"00": 777777777} sized a 24 GB id table), from
+    // vocab.json and from a tokenizer.json's added tokens: one DataError, nothing allocated by the id.
+    SavedFolder f;
+    f.write_json("vocab.json", {{"a", 0}, {"b", 777777777}});
+    f.write("merges.txt", "#version: 0.2\n");
+    expect_folder_error(f, "token 'b' has the id 777777777, outside 0..1 (the vocabulary has 2 entries)");
+  }
+  {
+    SavedFolder f;
+    json tj = json::parse(std::ifstream(kGpt2Dir + "/tokenizer.json"));
+    tj["added_tokens"].push_back({{"id", 2000000000}, {"content", "<x>"}, {"special", true}});
+    f.write_json("tokenizer.json", tj);
+    expect_folder_error(f, "2000000000");
+  }
+  {
     SavedFolder f;
     write_gpt2_folder(f, nullptr, nullptr, {{"add_bos_token", true}});
     expect_folder_error(f, "add_bos_token true is not supported", "gpt2");
