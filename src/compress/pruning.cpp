@@ -209,20 +209,21 @@ void StructuredPruner::load(torch::serialize::InputArchive& archive) {
   try {
     torch::Tensor counters;
     archive.read("pruning/counters", counters);
-    if (counters.numel() != 2 || counters.scalar_type() != torch::kInt64) throw ModelError("its pruning counters are damaged");
+    if (counters.numel() != 2 || counters.scalar_type() != torch::kInt64) throw ModelError("the checkpoint's pruning counters are damaged");
     for (size_t i = 0; i < groups_.size(); ++i) {
       torch::Tensor saved;
       archive.read("pruning/mask/" + std::to_string(i), saved);
       torch::Tensor& mask = masks_.of(groups_[i]);
       if (!saved.sizes().equals(mask.sizes()) || saved.scalar_type() != mask.scalar_type()) {
-        throw ModelError("its pruning mask " + std::to_string(i) + " does not fit this student");
+        throw ModelError("the checkpoint's pruning mask " + std::to_string(i) + " does not fit this student");
       }
       mask.copy_(saved);
     }
     updates_ = counters[0].item<int64_t>();
     last_update_step_ = counters[1].item<int64_t>();
   } catch (const c10::Error& e) {
-    throw ModelError(std::string("its pruning state cannot be read: ") + e.what_without_backtrace());
+    const std::string why = e.what_without_backtrace();
+    throw ModelError("the checkpoint's pruning state cannot be read: " + why.substr(0, why.find('\n')));
   }
   for (auto& b : mask_buffers_) b.copy_(masks_.hidden.to(b.device(), b.scalar_type()));
   apply();

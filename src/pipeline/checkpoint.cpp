@@ -1,12 +1,14 @@
 #include "lwm/pipeline/checkpoint.h"
 
 #include <spdlog/spdlog.h>
+#include <torch/version.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <vector>
 
 #include "lwm/common/atomic_file.h"
 #include "lwm/common/error.h"
@@ -56,24 +58,37 @@ void save_archive(torch::serialize::OutputArchive& archive, const fs::path& file
   if (error != 0) throw OutputError(std::strerror(error));
 }
 
+// Size and 64-bit FNV-1a hash of a file's bytes (Fowler, Noll, Vo; the 64-bit offset basis and prime of the
+// reference description): a fingerprint against mistakes, not against an adversary, so no cryptographic hash
+// (and no library for one) is needed. {"size": -1} for a file that cannot be read.
+nlohmann::json content_fingerprint(const fs::path& path) {
+  std::FILE* in = std::fopen(path.c_str(), "rb");
+  if (!in) return {{"size", -1}};
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  int64_t size = 0;
+  std::vector<unsigned char> buffer(1 << 20);
+  while (size_t n = std::fread(buffer.data(), 1, buffer.size(), in)) {
+    for (size_t i = 0; i < n; ++i) hash = (hash ^ buffer[i]) * 0x100000001b3ULL;
+    size += static_cast<int64_t>(n);
+  }
+  std::fclose(in);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return {{"size", size}, {"fnv1a64", hex}};
+}
+
 }  // namespace
 
 fs::path checkpoint_path(const fs::path& out) { return out / "checkpoint.pt"; }
 fs::path staged_checkpoint_path(const fs::path& out) { return out / ".checkpoint.pt.staged"; }
 
-nlohmann::json run_fingerprint(const CompressArgs& args, const std::vector<NamedPath>& inputs, int64_t train_examples,
-                               int64_t total_steps, int threads) {
+nlohmann::json run_fingerprint(const CompressArgs& args, const std::vector<NamedPath>& inputs, int threads) {
   nlohmann::json config = args.config.to_json();
   for (const auto& key : kAfterTraining) config.erase(key);
   nlohmann::json files = nlohmann::json::object();
   for (const auto& in : inputs) {
     if (in.path.empty()) continue;
-    std::error_code ec;
-    const auto size = fs::file_size(in.path, ec);
-    const auto modified = fs::last_write_time(in.path, ec);
-    files[in.role + " " + in.path.filename().string()] = {
-        {"size", ec ? -1 : static_cast<int64_t>(size)},
-        {"modified_ns", ec ? 0 : std::chrono::duration_cast<std::chrono::nanoseconds>(modified.time_since_epoch()).count()}};
+    files[in.role + " " + in.path.filename().string()] = content_fingerprint(in.path);
   }
   return {{"format", kFormat},
           {"task", args.task},
@@ -83,9 +98,9 @@ nlohmann::json run_fingerprint(const CompressArgs& args, const std::vector<Named
           {"labels", args.labels},
           {"label_words", args.label_words},
           {"input_files", files},
-          {"train_examples", train_examples},
-          {"total_steps", total_steps},
-          {"threads", threads}};
+          {"threads", threads},
+          {"lwm_version", LWM_VERSION},
+          {"libtorch_version", TORCH_VERSION}};
 }
 
 void write_checkpoint(const fs::path& out, torch::serialize::OutputArchive& state, const nlohmann::json& fingerprint) {
@@ -119,20 +134,32 @@ std::unique_ptr<torch::serialize::InputArchive> read_checkpoint(const fs::path& 
     const std::string why = e.what_without_backtrace();
     throw ModelError(file.string() + ": not a readable checkpoint (" + why.substr(0, why.find('\n')) +
                      "); start over with --overwrite instead of --resume");
-  } catch (const nlohmann::json::exception&) {
-    throw ModelError(file.string() + ": the checkpoint's fingerprint is damaged; start over with --overwrite");
+  } catch (const std::exception&) {
+    throw ModelError(file.string() + ": not a readable checkpoint (its fingerprint is damaged); start over with "
+                     "--overwrite instead of --resume");
   }
+  if (!then.is_object()) {
+    throw ModelError(file.string() + ": not a readable checkpoint (its fingerprint is damaged); start over with "
+                     "--overwrite instead of --resume");
+  }
+  // Differences that still resume, but not bit-identically.
+  const char* const kWarnOnly[] = {"threads", "lwm_version", "libtorch_version"};
   nlohmann::json then_same = then, now_same = fingerprint;
-  then_same.erase("threads");
-  now_same.erase("threads");
+  for (const char* key : kWarnOnly) {
+    then_same.erase(key);
+    now_same.erase(key);
+  }
   const std::string difference = first_difference(then_same, now_same, "");
   if (!difference.empty()) {
     throw UsageError("--resume: " + file.string() + " is another run's checkpoint (" + difference +
                      "); run with the same inputs and config, or start over with --overwrite instead of --resume");
   }
-  if (then.value("threads", 0) != fingerprint.value("threads", 0)) {
-    spdlog::warn("{}: written with {} threads, resumed with {}: the student will not be bit-identical to an "
-                 "uninterrupted run's", file.string(), then.value("threads", 0), fingerprint.value("threads", 0));
+  for (const char* key : kWarnOnly) {
+    const nlohmann::json was = then.contains(key) ? then.at(key) : nlohmann::json(nullptr);
+    if (was != fingerprint.at(key)) {
+      spdlog::warn("{}: written with {} {}, resumed with {}: the student will not be bit-identical to an "
+                   "uninterrupted run's", file.string(), key, was.dump(), fingerprint.at(key).dump());
+    }
   }
   return archive;
 }

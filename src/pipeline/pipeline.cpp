@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -76,6 +77,14 @@ std::vector<NamedPath> input_files(const CompressArgs& args) {
   return inputs;
 }
 
+// The files whose content makes a run's checkpoint its own (the config file's keys are in the config itself).
+std::vector<NamedPath> fingerprinted_files(const CompressArgs& args) {
+  std::vector<NamedPath> files = input_files(args);
+  files.erase(std::remove_if(files.begin(), files.end(), [&](const NamedPath& f) { return f.path == args.config_file; }),
+              files.end());
+  return files;
+}
+
 void refuse_overwriting_inputs(const CompressArgs& args) {
   const std::vector<NamedPath> inputs = input_files(args);
   std::vector<NamedPath> outputs = {{"the student (--out)", args.out / "model.pt"},
@@ -103,6 +112,17 @@ CompressOutcome run_compress(const CompressArgs& args) {
   const CompressConfig& cfg = args.config;
   refuse_overwriting_inputs(args);
   const auto out_lock = prepare_out_dir(args.out, args.overwrite, args.resume);
+  // A checkpoint to resume is read and checked before any long work.
+  const nlohmann::json fingerprint = run_fingerprint(args, fingerprinted_files(args), torch::get_num_threads());
+  std::unique_ptr<torch::serialize::InputArchive> resumed;
+  if (args.resume) {
+    std::error_code ec;
+    if (fs::exists(checkpoint_path(args.out), ec)) {
+      resumed = read_checkpoint(args.out, fingerprint);
+    } else {
+      spdlog::info("--resume: {} has no checkpoint; starting from the beginning", args.out.string());
+    }
+  }
 
   ImportedModel teacher = import_model(args.model);
   if (teacher.frozen) {
@@ -169,9 +189,6 @@ CompressOutcome run_compress(const CompressArgs& args) {
   spdlog::info("stage 2/5: distillation{} for {} steps (T={}, alpha={}{})", pruner ? " with matrix pruning" : "",
                total, dopts.temperature, dopts.alpha,
                dopts.hidden_weight > 0 ? ", hidden-state weight " + std::to_string(dopts.hidden_weight) : "");
-  const nlohmann::json fingerprint = run_fingerprint(args, input_files(args),
-                                                     static_cast<int64_t>(train_data.examples.size()), total,
-                                                     torch::get_num_threads());
   TrainCheckpoints checkpoints;
   checkpoints.every = args.checkpoint_every;
   checkpoints.save = [&](torch::serialize::OutputArchive& state, int64_t step) {
@@ -179,16 +196,9 @@ CompressOutcome run_compress(const CompressArgs& args) {
     write_checkpoint(args.out, state, fingerprint);
     spdlog::debug("checkpoint after step {} of {}: {}", step, total, checkpoint_path(args.out).string());
   };
-  std::unique_ptr<torch::serialize::InputArchive> resumed;
-  if (args.resume) {
-    std::error_code ec;
-    if (fs::exists(checkpoint_path(args.out), ec)) {
-      resumed = read_checkpoint(args.out, fingerprint);
-      if (pruner) pruner->load(*resumed);
-      checkpoints.resume = resumed.get();
-    } else {
-      spdlog::info("--resume: {} has no checkpoint; starting from the beginning", args.out.string());
-    }
+  if (resumed) {
+    if (pruner) pruner->load(*resumed);
+    checkpoints.resume = resumed.get();
   }
   TrainResult trained = train(student, data.task, train_data, eval_data, pad, topts, hooks, checkpoints);
   resumed.reset();

@@ -115,9 +115,12 @@ Position read_state(torch::serialize::InputArchive& archive, TrainResult& result
     best.clear();
     for (size_t i = 0; i < params.size(); ++i) {
       archive.read("train/best/" + std::to_string(i), best.emplace_back());
+      if (!best.back().sizes().equals(params[i].second.sizes()) || best.back().dtype() != params[i].second.dtype()) {
+        throw ModelError("the checkpoint's best-epoch '" + params[i].first + "' has another shape or dtype than the student's");
+      }
     }
     result.best_epoch = r.at("best_epoch").get<int>();
-    result.best_metric = r.at("best_metric").get<double>();
+    result.best_metric = number_or_nan(r.at("best_metric"));
   }
   for (const auto& e : r.at("epochs")) {
     EpochResult er;
@@ -243,9 +246,12 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
   if (checkpoints.resume) {
     try {
       resumed = read_state(*checkpoints.resume, result, params, best_weights, optimizer);
+    } catch (const Error&) {
+      throw;
     } catch (const c10::Error& e) {
-      throw ModelError(std::string("the checkpoint's training state cannot be read: ") + e.what_without_backtrace());
-    } catch (const nlohmann::json::exception& e) {
+      const std::string why = e.what_without_backtrace();
+      throw ModelError("the checkpoint's training state cannot be read: " + why.substr(0, why.find('\n')));
+    } catch (const std::exception& e) {  // nlohmann's, and Optimizer::load's std::stoull
       throw ModelError(std::string("the checkpoint's training state is damaged: ") + e.what());
     }
     if (!opts.quiet) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <functional>
@@ -444,13 +445,23 @@ TEST(CliCompress, AKilledRunResumesFromItsCheckpointToTheSameStudent) {
   EXPECT_NE(other.output.find("another run's checkpoint (config.seed: 7 in the checkpoint, 8 now)"), std::string::npos)
       << other.output;
 
+  // A damaged checkpoint: exit 3, one line, and it is left for the user to look at.
+  const fs::path damaged = dir / "damaged";
+  fs::create_directories(damaged);
+  { std::ofstream(damaged / "checkpoint.pt") << "not an archive"; }
+  CliRun unreadable = compress("--quiet " + args + " --resume --out " + damaged.string());
+  EXPECT_EQ(unreadable.code, 3) << unreadable.output;
+  EXPECT_NE(unreadable.output.find("checkpoint.pt: not a readable checkpoint"), std::string::npos) << unreadable.output;
+  EXPECT_EQ(std::count(unreadable.output.begin(), unreadable.output.end(), '\n'), 1) << unreadable.output;
+  EXPECT_TRUE(fs::exists(damaged / "checkpoint.pt"));
+
   // A checkpoint that cannot be written (a file-size limit, as a full disk): exit 5, the previous one intact.
   auto slurp = [](const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
   const std::string checkpoint = slurp(resumed / "checkpoint.pt");
-  CliRun full;
+  CliRun full;  // 4096 blocks (2 or 4 MiB by the shell): well below a checkpoint of this student (~30 MB)
   full.code = test::run_command("ulimit -f 4096 && exec " + test::compress_binary() + " --threads 2 --quiet " + args +
                                     " --checkpoint-every 1 --resume --out " + resumed.string(),
                                 &full.output);
@@ -459,7 +470,9 @@ TEST(CliCompress, AKilledRunResumesFromItsCheckpointToTheSameStudent) {
   EXPECT_EQ(slurp(resumed / "checkpoint.pt"), checkpoint);
   EXPECT_FALSE(fs::exists(resumed / ".checkpoint.pt.staged"));
 
-  CliRun resume = compress("--quiet " + args + " --checkpoint-every 5 --resume --out " + resumed.string());
+  // A key read only after training (here the latency samples) may change; the student may not.
+  CliRun resume = compress("--quiet " + args + " --latency_samples 2 --checkpoint-every 5 --resume --out " +
+                           resumed.string());
   ASSERT_EQ(resume.code, 0) << resume.output;
   const json report = read_json(resumed / "report.json");
   const int64_t from = report["stages"]["distillation"]["resumed_from_step"].get<int64_t>();
