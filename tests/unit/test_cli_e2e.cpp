@@ -327,6 +327,37 @@ TEST(CliCompress, SameSeedSameStudent) {
   }
 }
 
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs the compress binary with `args` (output to `log`), waits until `ready` (polling every 2 ms, at most
+// 5 minutes), then kill -9. Whether `ready` was seen, and whether the run was still going when killed.
+struct Killed {
+  bool seen = false, signaled = false;
+};
+Killed run_and_kill_when(const std::string& args, const fs::path& log, const std::function<bool()>& ready) {
+  fs::remove(log);
+  const std::string cmd = "exec " + test::compress_binary() + " --threads 2 " + args + " > " + log.string() + " 2>&1";
+  Killed k;
+  const pid_t pid = ::fork();
+  if (pid < 0) return k;
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 150000 && !k.seen; ++i) {
+    k.seen = ready();
+    if (!k.seen) ::usleep(2000);
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  k.signaled = WIFSIGNALED(status);
+  return k;
+}
+
 // kill -9 at any moment and a full disk leave the earlier result in --out intact; the next run cleans up.
 TEST(CliCompress, KilledRunsAndAFullDiskLeaveTheEarlierResultIntact) {
   auto dir = scratch("no-lost-work");
@@ -337,37 +368,16 @@ TEST(CliCompress, KilledRunsAndAFullDiskLeaveTheEarlierResultIntact) {
                            " --latency_samples 4 --out " + out.string();
   CliRun first = compress("--quiet " + args);
   ASSERT_EQ(first.code, 0) << first.output;
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
   const std::string model = slurp(out / "model.pt"), report = slurp(out / "report.json");
   auto expect_intact = [&] {
     EXPECT_EQ(slurp(out / "model.pt"), model);
     EXPECT_EQ(slurp(out / "report.json"), report);
   };
   const fs::path log = dir / "log.txt";
-  // Waits until `ready` (polling every 2 ms, at most 5 minutes), then kill -9.
   auto kill_when = [&](const std::function<bool()>& ready) {
-    fs::remove(log);
-    const std::string cmd = "exec " + test::compress_binary() + " --threads 2 " + args + " --overwrite > " +
-                            log.string() + " 2>&1";
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    bool seen = false;
-    for (int i = 0; i < 150000 && !seen; ++i) {
-      seen = ready();
-      if (!seen) ::usleep(2000);
-    }
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    EXPECT_TRUE(seen) << slurp(log);
-    EXPECT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill: " << slurp(log);
+    const Killed k = run_and_kill_when(args + " --overwrite", log, ready);
+    EXPECT_TRUE(k.seen) << slurp(log);
+    EXPECT_TRUE(k.signaled) << "the run ended before the kill: " << slurp(log);
   };
   kill_when([&] { return slurp(log).find("stage 2/5: distillation") != std::string::npos; });  // during distillation
   expect_intact();
@@ -415,24 +425,10 @@ TEST(CliCompress, AKilledRunResumesFromItsCheckpointToTheSameStudent) {
 
   // Killed as soon as its first checkpoint is there (128 steps, one every 5).
   const fs::path log = dir / "log.txt";
-  const std::string cmd = "exec " + test::compress_binary() + " --threads 2 " + args + " --checkpoint-every 5 --out " +
-                          resumed.string() + " > " + log.string() + " 2>&1";
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  bool seen = false;
-  for (int i = 0; i < 150000 && !seen; ++i) {
-    seen = fs::exists(resumed / "checkpoint.pt");
-    if (!seen) ::usleep(2000);
-  }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(seen);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill";
+  const Killed k = run_and_kill_when(args + " --checkpoint-every 5 --out " + resumed.string(), log,
+                                     [&] { return fs::exists(resumed / "checkpoint.pt"); });
+  ASSERT_TRUE(k.seen) << slurp(log);
+  ASSERT_TRUE(k.signaled) << "the run ended before the kill";
   EXPECT_FALSE(fs::exists(resumed / "model.pt"));
 
   // Neither continued nor discarded unasked; refused when it is another run's.
@@ -456,10 +452,6 @@ TEST(CliCompress, AKilledRunResumesFromItsCheckpointToTheSameStudent) {
   EXPECT_TRUE(fs::exists(damaged / "checkpoint.pt"));
 
   // A checkpoint that cannot be written (a file-size limit, as a full disk): exit 5, the previous one intact.
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
   const std::string checkpoint = slurp(resumed / "checkpoint.pt");
   CliRun full;  // 4096 blocks (2 or 4 MiB by the shell): well below a checkpoint of this student (~30 MB)
   full.code = test::run_command("ulimit -f 4096 && exec " + test::compress_binary() + " --threads 2 --quiet " + args +
