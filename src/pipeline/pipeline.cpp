@@ -112,8 +112,11 @@ CompressOutcome run_compress(const CompressArgs& args) {
   const CompressConfig& cfg = args.config;
   refuse_overwriting_inputs(args);
   const auto out_lock = prepare_out_dir(args.out, args.overwrite, args.resume);
-  // A checkpoint to resume is read and checked before any long work.
-  const nlohmann::json fingerprint = run_fingerprint(args, fingerprinted_files(args), torch::get_num_threads());
+  // A checkpoint to resume is read and checked before any long work. The fingerprint reads every input file
+  // once more (a hash of the teacher's bytes): only a run that writes or reads checkpoints pays for it.
+  const bool checkpointing = args.checkpoint_every > 0 || args.resume;
+  const nlohmann::json fingerprint =
+      checkpointing ? run_fingerprint(args, fingerprinted_files(args), torch::get_num_threads()) : nlohmann::json();
   std::unique_ptr<torch::serialize::InputArchive> resumed;
   if (args.resume) {
     std::error_code ec;
