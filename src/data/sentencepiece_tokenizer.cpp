@@ -56,24 +56,46 @@ std::pair<int64_t, size_t> sentinel_at(std::string_view text, size_t pos) {
 constexpr const char* kShimName = "liblwm_sentencepiece.so";
 constexpr const char* kShimEnv = "LWM_SENTENCEPIECE_SHIM";
 
-// Sanitizer runtimes abort the process on RTLD_DEEPBIND (google/sanitizers#611). Without it the library
-// still works in a process without libtorch; with libtorch its protobuf refuses to load (a DataError).
-// GCC says so with __SANITIZE_*__; clang (14, Debian 12's: fuzz/) only through __has_feature.
+// GCC says it builds with a sanitizer through __SANITIZE_*__; clang (14, Debian 12's: fuzz/) only through
+// __has_feature.
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define LWM_SANITIZER_RUNTIME 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(LWM_SANITIZER_RUNTIME)
-constexpr int kDeepBind = 0;
-#else
-constexpr int kDeepBind = RTLD_DEEPBIND;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LWM_SANITIZER_RUNTIME 1
 #endif
 
+using DlopenFn = void* (*)(const char*, int);
+
+// The dlopen that may be given RTLD_DEEPBIND. A sanitizer's dlopen interceptor aborts the process on that flag
+// (google/sanitizers#611: a deep-bound library's own malloc calls would bypass the sanitizer's allocator), so
+// a sanitized build calls glibc's dlopen itself, found with dlsym in libc.so.6 (libdl.so.2 before glibc 2.34).
+// That is safe here: libsentencepiece calls no malloc or free (nm -D: its memory comes from libstdc++'s
+// operator new, which calls the sanitizer's malloc), and the shim, built with the sanitizer, binds to it first.
+// Without RTLD_DEEPBIND it is not safe at all: libsentencepiece's FLAGS_minloglevel, a 32-byte flag object,
+// then binds to libc10's (a 4-byte int), and its constructor overwrites c10's data next to it (seen as a hang
+// on the mutex in c10::GetEventSampledHandler at the first TorchScript call of every T5 run).
+DlopenFn deep_bind_dlopen() {
+#ifdef LWM_SANITIZER_RUNTIME
+  for (const char* libc : {"libc.so.6", "libdl.so.2"}) {
+    if (void* handle = dlopen(libc, RTLD_LAZY | RTLD_NOLOAD); handle != nullptr) {
+      void* real = dlsym(handle, "dlopen");
+      dlclose(handle);
+      if (real != nullptr) return reinterpret_cast<DlopenFn>(real);
+    }
+  }
+  throw DataError("cannot find glibc's own dlopen, which a sanitized build needs to open the SentencePiece library");
+#else
+  return &dlopen;
+#endif
+}
+
 // liblwm_sentencepiece.so, the only code in the process that links libsentencepiece. That library exports
-// its own protobuf, which must not meet libtorch's libprotobuf: RTLD_LOCAL keeps its symbols out of the
-// global scope (nothing loaded later binds to them) and RTLD_DEEPBIND makes it and its dependencies bind
-// to their own definitions first (libsentencepiece's protobuf calls stay inside libsentencepiece).
+// names libtorch's libraries define with other meanings (FLAGS_minloglevel; protobuf in LibTorch 1.13):
+// RTLD_LOCAL keeps its symbols out of the global scope (nothing loaded later binds to them) and
+// RTLD_DEEPBIND makes it and its dependencies bind to their own definitions first.
 // One instance per process, loaded on first use and kept until exit; each model holds it too, so it is
 // unloaded only after the last one is freed, whatever the order of static destruction.
 class SentencePieceLibrary {
@@ -130,7 +152,7 @@ class SentencePieceLibrary {
 
   // Loads `path` and resolves every function into this object; false with the reason in `why`.
   bool open(const std::string& path, std::string& why) {
-    Handle handle(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind));
+    Handle handle(deep_bind_dlopen()(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND));
     if (!handle) {
       const char* error = dlerror();
       why = error != nullptr ? error : "dlopen failed";

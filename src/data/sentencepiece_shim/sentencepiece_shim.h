@@ -1,9 +1,9 @@
 #pragma once
 // The C interface of liblwm_sentencepiece.so, the module that wraps Debian's libsentencepiece. lwm_core
-// never links libsentencepiece: that library exports its own copy of protobuf, which clashes with the
-// libprotobuf that libtorch links (a segfault in static initialisers when both are in one process). The
-// module is dlopen'ed with RTLD_LOCAL | RTLD_DEEPBIND instead (src/data/sentencepiece_tokenizer.cpp), so
-// its protobuf stays private to it. See docs/tokenizers.md, "Why SentencePiece is loaded at run time".
+// never links libsentencepiece: that library exports names LibTorch's libraries define with other meanings
+// (FLAGS_minloglevel, which libc10 defines too; its own protobuf, against the libprotobuf LibTorch 1.13
+// linked). The module is dlopen'ed with RTLD_LOCAL | RTLD_DEEPBIND instead
+// (src/data/sentencepiece_tokenizer.cpp), so libsentencepiece binds to its own definitions. See docs/tokenizers.md, "Why SentencePiece is loaded at run time".
 //
 // Plain C types only; nothing allocated on one side is freed on the other; no exception crosses it.
 // Errors are written, NUL-terminated and truncated to fit, into a caller-supplied buffer.
