@@ -5,7 +5,6 @@
 #include <iostream>
 
 #include "lwm/cli/commands.h"
-#include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
 #include "lwm/common/input_guard.h"
 #include "lwm/data/tokenizer_files.h"
@@ -13,6 +12,7 @@
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
+#include "lwm/pipeline/task_data.h"
 #include "lwm/report/environment.h"
 
 namespace lwm {

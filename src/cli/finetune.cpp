@@ -4,15 +4,16 @@
 #include <iostream>
 
 #include "lwm/cli/commands.h"
-#include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
 #include "lwm/common/error.h"
 #include "lwm/common/input_guard.h"
 #include "lwm/data/tokenizer_files.h"
+#include "lwm/measure/evaluation.h"
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
 #include "lwm/model/torchscript_file.h"
+#include "lwm/pipeline/task_data.h"
 #include "lwm/report/environment.h"
 
 namespace lwm {
@@ -36,7 +37,8 @@ int run_finetune(const FinetuneArgs& args) {
   verify_faithful(m.module, model, m.spec);
   spdlog::info("fine-tuning {} ({} layers, hidden {}) on {} examples, evaluating on {}", args.model.string(),
                m.spec.num_layers(), m.spec.hidden, train_data.examples.size(), eval_data.examples.size());
-  TrainResult result = train(model, data.task, train_data, eval_data, data.tokenizer->pad_id(), args.train_options);
+  const auto evaluate = metrics_on(data.task, eval_data, args.train_options.eval_batch_size, data.tokenizer->pad_id());
+  TrainResult result = train(model, data.task, train_data, data.tokenizer->pad_id(), evaluate, args.train_options);
 
   write_atomically(args.out, [&](const std::filesystem::path& tmp) { save_torchscript(model, tmp); });
   const auto& best = result.best();

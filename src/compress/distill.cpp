@@ -3,7 +3,7 @@
 #include "lwm/common/error.h"
 #include "lwm/model/graph_facts.h"
 #include "lwm/model/runner.h"
-#include "lwm/train/trainer.h"
+#include "lwm/model/task_loss.h"
 
 namespace lwm {
 

@@ -80,4 +80,12 @@ std::map<std::string, double> evaluate_metrics(ModelRunner& model, const TaskSpe
   return task_metrics(task, data, pred);
 }
 
+std::function<std::map<std::string, double>(ModelRunner&)> metrics_on(const TaskSpec& task, const EncodedDataset& data,
+                                                                       int batch_size, int64_t pad_id) {
+  auto batches = make_batches(data, batch_size, /*sort_by_length=*/true, false, 0, pad_id);
+  return [task, &data, batches = std::move(batches)](ModelRunner& runner) {
+    return evaluate_metrics(runner, task, data, batches);
+  };
+}
+
 }  // namespace lwm

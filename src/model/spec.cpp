@@ -228,4 +228,20 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   return s;
 }
 
+std::map<std::string, bool> projection_modules(const ModelSpec& spec) {
+  std::map<std::string, bool> out;
+  for (int l = 0; l < spec.num_layers(); ++l) {
+    const auto& n = spec.names_of(l);
+    for (const auto* m : {&n.query, &n.key, &n.value, &n.qkv, &n.attn_out, &n.ffn_in, &n.ffn_gate, &n.ffn_out,
+                          &n.cross_query, &n.cross_key, &n.cross_value, &n.cross_out}) {
+      if (!m->empty()) out[spec.layer_path(l) + "." + *m] = spec.transposed_weights;
+    }
+  }
+  for (const auto* m : {&spec.names.head_dense, &spec.names.head_out, &spec.names.project_in, &spec.names.project_out,
+                        &spec.names.lm_head}) {
+    if (!m->empty()) out[*m] = false;
+  }
+  return out;
+}
+
 }  // namespace lwm

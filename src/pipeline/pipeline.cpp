@@ -7,7 +7,6 @@
 #include <fstream>
 #include <memory>
 
-#include "lwm/cli/task_data.h"
 #include "lwm/common/atomic_file.h"
 #include "lwm/common/directory_lock.h"
 #include "lwm/common/error.h"
@@ -18,6 +17,7 @@
 #include "lwm/compress/pruning.h"
 #include "lwm/compress/quantize.h"
 #include "lwm/data/tokenizer_files.h"
+#include "lwm/measure/evaluation.h"
 #include "lwm/measure/model_measurement.h"
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
@@ -25,6 +25,7 @@
 #include "lwm/model/torchscript_file.h"
 #include "lwm/pipeline/checkpoint.h"
 #include "lwm/pipeline/report.h"
+#include "lwm/pipeline/task_data.h"
 
 namespace fs = std::filesystem;
 
@@ -203,7 +204,8 @@ CompressOutcome run_compress(const CompressArgs& args) {
     if (pruner) pruner->load(*resumed);
     checkpoints.resume = resumed.get();
   }
-  TrainResult trained = train(student, data.task, train_data, eval_data, pad, topts, hooks, checkpoints);
+  const auto evaluate = metrics_on(data.task, eval_data, topts.eval_batch_size, pad);
+  TrainResult trained = train(student, data.task, train_data, pad, evaluate, topts, hooks, checkpoints);
   resumed.reset();
 
   ModelSpec final_spec = sspec;
@@ -227,11 +229,11 @@ CompressOutcome run_compress(const CompressArgs& args) {
   const torch::jit::Module fp32_model = final_model;  // with int8: measured too, to say what int8 bought
   if (cfg.int8) {
     spdlog::info("stage 4/5: int8 dynamic quantization ({} engine)", select_quantized_engine());
-    BuildOptions int8;
-    int8.int8 = true;
-    int8.int8_min_weights = cfg.int8_min_weights;
     const Weights fp32_weights = module_weights(final_model);
-    final_model = build_module(final_spec, fp32_weights, int8);
+    const Int8Weights int8 = quantize_weights(final_spec, fp32_weights, cfg.int8_min_weights);
+    BuildOptions int8_build;
+    int8_build.int8 = &int8;
+    final_model = build_module(final_spec, fp32_weights, int8_build);
     int packed = 0;
     for (const auto& m : final_model.named_modules()) packed += m.value.hasattr("int8");
     int projections = 0;

@@ -13,8 +13,8 @@
 #include <regex>
 
 #include "lwm/common/error.h"
-#include "lwm/measure/evaluation.h"
 #include "lwm/model/runner.h"
+#include "lwm/model/task_loss.h"
 #include "lwm/train/progress.h"
 
 namespace lwm {
@@ -156,11 +156,6 @@ Position read_state(torch::serialize::InputArchive& archive, TrainResult& result
 
 }  // namespace
 
-torch::Tensor task_loss(const torch::Tensor& logits, const torch::Tensor& labels, bool regression) {
-  if (regression) return torch::mse_loss(logits.squeeze(-1), labels.to(logits.dtype()));
-  return torch::cross_entropy_loss(logits, labels);
-}
-
 nlohmann::json TrainResult::to_json() const {
   nlohmann::json per_epoch = nlohmann::json::array();
   for (const auto& e : epochs) {
@@ -201,8 +196,9 @@ bool weight_decay_applies(const std::string& name, int64_t dim) {
 }
 
 TrainResult train(torch::jit::Module& model, const TaskSpec& task, const EncodedDataset& train_data,
-                  const EncodedDataset& eval_data, int64_t pad_id, const TrainOptions& opts, const TrainHooks& hooks,
+                  int64_t pad_id, const Evaluator& evaluate, const TrainOptions& opts, const TrainHooks& hooks,
                   const TrainCheckpoints& checkpoints) {
+  if (!evaluate) throw std::invalid_argument("train: no evaluator");
   if (opts.epochs < 1) throw UsageError("epochs must be at least 1");
   if (train_data.examples.empty()) throw DataError("no training examples");
   // TorchScript's profiling executor runs a method's first calls as written and later ones optimized (its
@@ -231,7 +227,6 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
   ModelRunner runner(model);
   std::function<torch::Tensor(const Batch&)> loss_of = hooks.loss;
   if (!loss_of) loss_of = [&](const Batch& b) { return task_loss(runner.logits(b), b.labels, task.regression); };
-  const auto eval_batches = make_batches(eval_data, opts.eval_batch_size, /*sort_by_length=*/true, false, 0, pad_id);
   const int64_t total = total_steps(train_data, opts);
   const int64_t warmup = static_cast<int64_t>(opts.warmup_ratio * total);
   const int epochs = static_cast<int>((total + steps_per_epoch(train_data, opts.batch_size) - 1) /
@@ -318,7 +313,7 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
     er.epoch = epoch;
     er.steps = step;
     er.train_loss = batches.empty() ? 0.0 : loss_sum / static_cast<double>(batches.size());
-    er.metrics = evaluate_metrics(runner, task, eval_data, eval_batches);
+    er.metrics = evaluate(runner);
     er.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     er.eligible = !hooks.can_keep || hooks.can_keep(step);
     char summary[200];

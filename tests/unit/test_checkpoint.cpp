@@ -11,6 +11,7 @@
 #include "lwm/common/error.h"
 #include "lwm/compress/pruning.h"
 #include "lwm/data/task.h"
+#include "lwm/measure/evaluation.h"
 #include "lwm/model/builder.h"
 #include "lwm/model/importer.h"
 #include "lwm/train/trainer.h"
@@ -102,7 +103,8 @@ TEST(Checkpoint, ResumingFromAnyCheckpointGivesTheSameWeightsBitForBit) {
     state.save_to((dir / ("after-" + std::to_string(step) + "-" + std::to_string(saved_steps.size()) + ".pt")).string());
     saved_steps.push_back(step);
   };
-  const TrainResult expected = train(whole->module, task, train_data, eval_data, 0, opts, whole->hooks, every3);
+  const auto evaluate = metrics_on(task, eval_data, opts.eval_batch_size, 0);
+  const TrainResult expected = train(whole->module, task, train_data, 0, evaluate, opts, whole->hooks, every3);
   const auto expected_weights = weights_of(whole->module);
   // Mid-epoch at 3, the end of epoch 1 (5), mid-epoch at 6 and 9, the end of epoch 2 (10).
   ASSERT_EQ(saved_steps, (std::vector<int64_t>{3, 5, 6, 9, 10}));
@@ -117,7 +119,7 @@ TEST(Checkpoint, ResumingFromAnyCheckpointGivesTheSameWeightsBitForBit) {
     TrainCheckpoints from;
     from.resume = &archive;
     torch::manual_seed(12345);  // whatever the generator held before: the checkpoint's state wins
-    const TrainResult got = train(resumed->module, task, train_data, eval_data, 0, opts, resumed->hooks, from);
+    const TrainResult got = train(resumed->module, task, train_data, 0, evaluate, opts, resumed->hooks, from);
     expect_identical(expected_weights, weights_of(resumed->module));
     EXPECT_EQ(got.resumed_from_step, saved_steps[i]);
     EXPECT_EQ(got.best_epoch, expected.best_epoch);
@@ -147,11 +149,11 @@ TEST(Checkpoint, ResumingFromAnyCheckpointGivesTheSameWeightsBitForBit) {
       EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
     }
   };
-  expect_refused([&] { train(other->module, task, train_data, eval_data, 0, longer, other->hooks, from); },
+  expect_refused([&] { train(other->module, task, train_data, 0, evaluate, longer, other->hooks, from); },
                  "the checkpoint is of a run of 10 steps, this one has 15");
   ImportedModel gpt2 = import_model(test::reference_model("gpt2", "sdpa"));
   auto gpt2_module = build_module(gpt2.spec, gpt2.weights);
-  expect_refused([&] { train(gpt2_module, task, train_data, eval_data, 0, opts, {}, from); }, "parameters, the student has");
+  expect_refused([&] { train(gpt2_module, task, train_data, 0, evaluate, opts, {}, from); }, "parameters, the student has");
   ImportedModel deeper = import_model(test::reference_model("bert", "sdpa", "", 4));
   StructuredPruner deeper_pruner(deeper.spec, build_module(deeper.spec, deeper.weights), PruneTargets{0.5, 0.5, 0},
                                  PruneSchedule{1, 5, 2, 0});

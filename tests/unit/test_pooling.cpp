@@ -97,8 +97,9 @@ TEST(LastTokenPooling, AStudentOfABeforeFirstPadTeacherKeepsTheRuleInPython) {
   std::filesystem::create_directories(dir);
   const auto fp32_file = dir / "student-fp32.pt", int8_file = dir / "student-int8.pt";
   build_module(teacher.spec, teacher.weights).save(fp32_file.string());
+  const Int8Weights int8_weights = quantize_weights(teacher.spec, teacher.weights, 0);
   BuildOptions options;
-  options.int8 = true;
+  options.int8 = &int8_weights;
   auto int8 = build_module(teacher.spec, teacher.weights, options);
   int8.register_attribute(kSpecAttribute, c10::StringType::get(), teacher.spec.to_json().dump());  // as the pipeline
   int8.save(int8_file.string());

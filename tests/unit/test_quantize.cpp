@@ -28,9 +28,10 @@ struct Built {
   torch::jit::Module int8;
 };
 
-torch::jit::Module build_int8(const ModelSpec& spec, const Weights& weights) {
+torch::jit::Module build_int8(const ModelSpec& spec, const Weights& weights, int64_t min_weights = 0) {
+  const Int8Weights int8 = quantize_weights(spec, weights, min_weights);
   BuildOptions options;
-  options.int8 = true;
+  options.int8 = &int8;
   return build_module(spec, weights, options);
 }
 
@@ -152,10 +153,7 @@ TEST(QuantAccuracy, EveryProjectionIsPackedAndEveryMethodKept) {
 // Small projections stay fp32 (int8's fixed cost per call loses there): with a 70,000-weight floor, only the
 // 256 x 1024 FFN matrices of this model are packed; the 256 x 256 attention ones and the head are not.
 TEST(QuantAccuracy, SmallProjectionsStayFp32) {
-  BuildOptions options;
-  options.int8 = true;
-  options.int8_min_weights = 70000;
-  auto int8 = build_module(bert().imported.spec, bert().imported.weights, options);
+  auto int8 = build_int8(bert().imported.spec, bert().imported.weights, /*min_weights=*/70000);
   const Weights left = module_weights(int8);
   std::vector<std::string> packed;
   for (const auto& m : int8.named_modules()) {
@@ -270,8 +268,9 @@ TEST(QuantSave, LoadsAndRunsInPython) {
 }
 
 TEST(QuantInput, Int8WithAHiddenMaskIsRefused) {
+  const Int8Weights int8 = quantize_weights(bert().imported.spec, bert().imported.weights, 0);
   BuildOptions options;
-  options.int8 = true;
+  options.int8 = &int8;
   options.hidden_mask = true;
   EXPECT_THROW(build_module(bert().imported.spec, bert().imported.weights, options), ModelError);
 }

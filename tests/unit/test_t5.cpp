@@ -6,6 +6,7 @@
 #include "lwm/common/error.h"
 #include "lwm/compress/layer_removal.h"
 #include "lwm/compress/pruning.h"
+#include "lwm/compress/quantize.h"
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
@@ -195,8 +196,9 @@ TEST(T5Compression, PrunedHeadsFfnAndHiddenShrinkToTheSameFunction) {
 TEST(T5Compression, Int8BuildKeepsClassifyAndLoadsBack) {
   ImportedModel m = t5_with_labels();
   auto native = build_module(m.spec, m.weights);
+  const Int8Weights int8 = quantize_weights(m.spec, m.weights, 0);
   BuildOptions opts;
-  opts.int8 = true;
+  opts.int8 = &int8;
   auto q = build_module(m.spec, m.weights, opts);
   EXPECT_FALSE(module_weights(q).count("encoder.block.0.layer.0.SelfAttention.q.weight"));
   auto file = test::models_dir() / "t5-int8.pt";

@@ -6,22 +6,10 @@
 #include <vector>
 
 #include "lwm/measure/energy.h"
+#include "lwm/pipeline/task_data.h"
 #include "lwm/train/trainer.h"
 
 namespace lwm {
-
-struct DataArgs {
-  std::string task;
-  std::filesystem::path tokenizer;
-  int max_length = 128;
-  size_t limit_train = 0;  // 0: all
-  size_t limit_eval = 0;
-  // Text-to-text models (T5): the words scored for the labels, in label order (default: the task's).
-  std::vector<std::string> label_words;
-  // The model's label order: class i is labels[i], a permutation of the task's names (lwm/data/task.h,
-  // with_label_order). Empty: the task's order (README, "Tasks and label order").
-  std::vector<std::string> labels;
-};
 
 struct MeasureArgs {
   int batch_size = 32;

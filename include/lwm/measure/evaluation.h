@@ -1,5 +1,7 @@
 #pragma once
 // Runs a classifier over a task's eval data: predictions in dataset order and the task's metrics.
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,5 +34,10 @@ std::string below_chance_warning(const TaskSpec& task, const std::vector<int>& p
 // Predicts every batch in eval mode without gradients, then computes the task's metrics.
 std::map<std::string, double> evaluate_metrics(ModelRunner& model, const TaskSpec& task, const EncodedDataset& data,
                                                const std::vector<Batch>& batches);
+
+// evaluate_metrics() on `data` in batches of `batch_size` (sorted by length, padded with `pad_id`, made once):
+// a training run's per-epoch evaluation (train/trainer.h, Evaluator). `data` must outlive the function.
+std::function<std::map<std::string, double>(ModelRunner&)> metrics_on(const TaskSpec& task, const EncodedDataset& data,
+                                                                       int batch_size, int64_t pad_id);
 
 }  // namespace lwm

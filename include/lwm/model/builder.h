@@ -17,28 +17,30 @@
 
 namespace lwm {
 
+// A model's int8 parts (compress/quantize.h, quantize_weights()): what BuildOptions::int8 builds.
+struct Int8Weights {
+  // Packed weights (LinearPackedParamsBase objects, for quantized::linear_dynamic) by projection module path,
+  // and by kTiedLmHeadInt8 (model/torchscript_source.h) for a tied LM head. A projection not here stays fp32.
+  std::map<std::string, c10::IValue> packed;
+  torch::Tensor embedding;        // [vocab, E] int8: the word embedding, one symmetric scale per row
+  torch::Tensor embedding_scale;  // [vocab, 1] float: row r is embedding[r] * embedding_scale[r]
+};
+
 struct BuildOptions {
   // Registers a float buffer `hidden_mask` [hidden] (ones) on the root and on every layer, and
   // normalises with a masked LayerNorm: mean and variance over the kept (mask 1) dimensions only,
   // output zero on the others. Hidden-dimension pruning needs it so that the masked model computes
   // exactly what the physically shrunk model (plain LayerNorm over fewer dims) will. See docs/pruning.md.
   bool hidden_mask = false;
-  // int8 for CPU inference: projections become quantized::linear_dynamic with their weight quantized
-  // per output channel (symmetric, scale = max|w| / 127.5) and prepacked for the current quantized engine
-  // (compress/quantize.h); activations are quantized per call. Every method is kept (a T5 model's
+  // int8 for CPU inference: the packed projections (and the int8 word embedding) that replace the fp32
+  // weights, as compress/quantize.h's quantize_weights() makes them. Every method is kept (a T5 model's
   // classify() too). Not with hidden_mask. The result re-imports only through its kept spec.
-  bool int8 = false;
-  // With int8: a projection with fewer weights (in x out) than this stays fp32. quantized::linear_dynamic
-  // costs a fixed ~50-90 us per call here, more than a small fp32 matrix product (docs/measurement.md).
-  int64_t int8_min_weights = 0;
+  const Int8Weights* int8 = nullptr;
 };
 
-// The modules (full dotted paths) the spec's sources use as projections (Linear layers, or GPT-2's Conv1D),
-// each with whether its weight is stored transposed ([in, out]): what int8 quantizes.
-std::map<std::string, bool> projection_modules(const ModelSpec& spec);
-
-// The weights are copied: training the result never touches `weights`.
-// ModelError if a weight the spec needs is missing or has the wrong shape.
+// The weights are copied: training the result never touches `weights`. The sources come from
+// model/torchscript_source.h. ModelError if a weight the spec needs is missing or has the wrong shape
+// (model/weight_check.h), or if int8 parts do not fit the spec.
 torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, const BuildOptions& options = {});
 
 }  // namespace lwm

@@ -4,6 +4,7 @@
 // layers, heads, FFN neurons and the hidden size without family-specific code.
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -171,5 +172,9 @@ struct ModelSpec {
 
 // Name of the string attribute in which lwm stores a model's spec (as JSON) in files it writes.
 constexpr const char* kSpecAttribute = "lwm_spec";
+
+// The modules (full dotted paths) the spec's sources use as projections (Linear layers, or GPT-2's Conv1D),
+// each with whether its weight is stored transposed ([in, out]): what int8 quantizes.
+std::map<std::string, bool> projection_modules(const ModelSpec& spec);
 
 }  // namespace lwm

@@ -16,6 +16,7 @@
 
 #include "lwm/data/batcher.h"
 #include "lwm/data/task.h"
+#include "lwm/model/runner.h"
 
 namespace lwm {
 
@@ -23,7 +24,7 @@ struct TrainOptions {
   int epochs = 3;
   int64_t max_steps = 0;  // > 0: stop after this many optimizer steps (epochs then only bounds it)
   int batch_size = 32;
-  int eval_batch_size = 64;
+  int eval_batch_size = 64;  // for the Evaluator the caller makes (the trainer only calls it)
   double learning_rate = 5e-5;
   double weight_decay = 0.01;
   double warmup_ratio = 0.1;   // fraction of all steps
@@ -55,7 +56,7 @@ struct TrainResult {
 };
 
 struct TrainHooks {
-  // The loss of one batch (the forward pass happens inside). Default: task_loss on the model's logits.
+  // The loss of one batch (the forward pass happens inside). Default: task_loss (model/task_loss.h) on the model's logits.
   std::function<torch::Tensor(const Batch& batch)> loss;
   // Called after every optimizer step with the global step count (1-based).
   std::function<void(int64_t step)> after_step;
@@ -95,13 +96,15 @@ int64_t steps_per_epoch(const EncodedDataset& train, int batch_size);
 // Total optimizer steps a run will take.
 int64_t total_steps(const EncodedDataset& train, const TrainOptions& opts);
 
-// Trains `model` in place; on return it holds the weights of the best eligible epoch by the
-// task's primary metric, in eval mode. TrainingError on a NaN/inf loss.
-TrainResult train(torch::jit::Module& model, const TaskSpec& task, const EncodedDataset& train_data,
-                  const EncodedDataset& eval_data, int64_t pad_id, const TrainOptions& opts,
-                  const TrainHooks& hooks = {}, const TrainCheckpoints& checkpoints = {});
+// The task's metrics (by name, the task's primary metric among them) of the model `runner` runs, on the eval
+// data: what the trainer calls after each epoch. measure/evaluation.h, metrics_on(), makes one.
+using Evaluator = std::function<std::map<std::string, double>(ModelRunner& runner)>;
 
-// The classification/regression loss of `logits` against `labels`.
-torch::Tensor task_loss(const torch::Tensor& logits, const torch::Tensor& labels, bool regression);
+// Trains `model` in place on `train_data` (batches padded with `pad_id`), calling `evaluate` after each epoch;
+// on return it holds the weights of the best eligible epoch by the task's primary metric, in eval mode.
+// TrainingError on a NaN/inf loss.
+TrainResult train(torch::jit::Module& model, const TaskSpec& task, const EncodedDataset& train_data,
+                  int64_t pad_id, const Evaluator& evaluate, const TrainOptions& opts, const TrainHooks& hooks = {},
+                  const TrainCheckpoints& checkpoints = {});
 
 }  // namespace lwm

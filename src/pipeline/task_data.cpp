@@ -1,4 +1,4 @@
-#include "lwm/cli/task_data.h"
+#include "lwm/pipeline/task_data.h"
 
 #include <spdlog/spdlog.h>
 

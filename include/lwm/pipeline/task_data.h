@@ -1,14 +1,29 @@
 #pragma once
-// Task data as the commands need it: read, tokenized, checked against the model.
+// Task data as the commands and the pipeline need it: read, tokenized, checked against the model.
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
-#include "lwm/cli/commands.h"
 #include "lwm/data/batcher.h"
 #include "lwm/data/tokenizer.h"
 #include "lwm/model/spec.h"
 
 namespace lwm {
+
+// Where the task data are and how to read them (the command line's data options).
+struct DataArgs {
+  std::string task;
+  std::filesystem::path tokenizer;
+  int max_length = 128;
+  size_t limit_train = 0;  // 0: all
+  size_t limit_eval = 0;
+  // Text-to-text models (T5): the words scored for the labels, in label order (default: the task's).
+  std::vector<std::string> label_words;
+  // The model's label order: class i is labels[i], a permutation of the task's names (lwm/data/task.h,
+  // with_label_order). Empty: the task's order (README, "Tasks and label order").
+  std::vector<std::string> labels;
+};
 
 struct TaskData {
   TaskSpec task;

@@ -1,0 +1,88 @@
+# --- helper (every module)
+
+def int8_linear(self, x: Tensor, w: __torch__.torch.classes.quantized.LinearPackedParamsBase) -> Tensor:
+    return quantized.linear_dynamic(x, w, True)
+
+# --- bert.encoder.layer.0
+def forward(self, x, mask_bias):
+    B = x.size(0)
+    T = x.size(1)
+    S = x.size(1)
+    A = self.num_heads * self.head_dim
+    q = self.int8_linear(x, self.attention.self.query.int8)
+    k = self.int8_linear(x, self.attention.self.key.int8)
+    v = self.int8_linear(x, self.attention.self.value.int8)
+    q = q.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)
+    k = k.view(B, S, self.num_heads, self.head_dim).transpose(1, 2)
+    v = v.view(B, S, self.num_heads, self.head_dim).transpose(1, 2)
+    scores = torch.matmul(q, k.transpose(-1, -2)) / self.scale + mask_bias
+    probs = torch.dropout(torch.softmax(scores, -1), self.dropout_p, self.training)
+    ctx = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, A)
+    a = self.int8_linear(ctx, self.attention.output.dense.int8)
+    a = torch.dropout(a, self.dropout_p, self.training)
+    x = torch.layer_norm(a + x, [self.attention.output.LayerNorm.weight.size(0)], self.attention.output.LayerNorm.weight, self.attention.output.LayerNorm.bias, self.eps)
+    h = torch.gelu(torch.linear(x, self.intermediate.dense.weight, self.intermediate.dense.bias))
+    h = torch.linear(h, self.output.dense.weight, self.output.dense.bias)
+    h = torch.dropout(h, self.dropout_p, self.training)
+    return torch.layer_norm(h + x, [self.output.LayerNorm.weight.size(0)], self.output.LayerNorm.weight, self.output.LayerNorm.bias, self.eps)
+
+# --- bert.encoder.layer.1
+def forward(self, x, mask_bias):
+    B = x.size(0)
+    T = x.size(1)
+    S = x.size(1)
+    A = self.num_heads * self.head_dim
+    q = self.int8_linear(x, self.attention.self.query.int8)
+    k = self.int8_linear(x, self.attention.self.key.int8)
+    v = self.int8_linear(x, self.attention.self.value.int8)
+    q = q.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)
+    k = k.view(B, S, self.num_heads, self.head_dim).transpose(1, 2)
+    v = v.view(B, S, self.num_heads, self.head_dim).transpose(1, 2)
+    scores = torch.matmul(q, k.transpose(-1, -2)) / self.scale + mask_bias
+    probs = torch.dropout(torch.softmax(scores, -1), self.dropout_p, self.training)
+    ctx = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, A)
+    a = self.int8_linear(ctx, self.attention.output.dense.int8)
+    a = torch.dropout(a, self.dropout_p, self.training)
+    x = torch.layer_norm(a + x, [self.attention.output.LayerNorm.weight.size(0)], self.attention.output.LayerNorm.weight, self.attention.output.LayerNorm.bias, self.eps)
+    h = torch.gelu(torch.linear(x, self.intermediate.dense.weight, self.intermediate.dense.bias))
+    h = torch.linear(h, self.output.dense.weight, self.output.dense.bias)
+    h = torch.dropout(h, self.dropout_p, self.training)
+    return torch.layer_norm(h + x, [self.output.LayerNorm.weight.size(0)], self.output.LayerNorm.weight, self.output.LayerNorm.bias, self.eps)
+
+# --- root
+def forward(self, input_ids, attention_mask):
+    token_type_ids = torch.zeros_like(input_ids)
+    positions = torch.cumsum(torch.ones_like(input_ids), 1) - 1
+    x = (torch.embedding(self.bert.embeddings.word_embeddings.weight_int8, input_ids).float() * torch.embedding(self.bert.embeddings.word_embeddings.weight_scale, input_ids))
+    x = x + torch.embedding(self.bert.embeddings.token_type_embeddings.weight, token_type_ids)
+    x = x + torch.embedding(self.bert.embeddings.position_embeddings.weight, positions)
+    x = torch.layer_norm(x, [self.bert.embeddings.LayerNorm.weight.size(0)], self.bert.embeddings.LayerNorm.weight, self.bert.embeddings.LayerNorm.bias, self.eps)
+    x = torch.dropout(x, self.dropout_p, self.training)
+    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * -3.4028234663852886e+38
+    x = getattr(self.bert.encoder.layer, '0').forward(x, mask_bias)
+    x = getattr(self.bert.encoder.layer, '1').forward(x, mask_bias)
+    first = x.select(1, 0)
+    pooled = torch.tanh(torch.linear(first, self.bert.pooler.dense.weight, self.bert.pooler.dense.bias))
+    logits = torch.linear(torch.dropout(pooled, self.dropout_p, self.training), self.classifier.weight, self.classifier.bias)
+    return (logits,)
+
+# --- root
+def forward_hidden(self, input_ids, attention_mask) -> Tuple[Tensor, List[Tensor]]:
+    token_type_ids = torch.zeros_like(input_ids)
+    positions = torch.cumsum(torch.ones_like(input_ids), 1) - 1
+    x = (torch.embedding(self.bert.embeddings.word_embeddings.weight_int8, input_ids).float() * torch.embedding(self.bert.embeddings.word_embeddings.weight_scale, input_ids))
+    x = x + torch.embedding(self.bert.embeddings.token_type_embeddings.weight, token_type_ids)
+    x = x + torch.embedding(self.bert.embeddings.position_embeddings.weight, positions)
+    x = torch.layer_norm(x, [self.bert.embeddings.LayerNorm.weight.size(0)], self.bert.embeddings.LayerNorm.weight, self.bert.embeddings.LayerNorm.bias, self.eps)
+    x = torch.dropout(x, self.dropout_p, self.training)
+    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * -3.4028234663852886e+38
+    hidden = [x]
+    x = getattr(self.bert.encoder.layer, '0').forward(x, mask_bias)
+    hidden.append(x)
+    x = getattr(self.bert.encoder.layer, '1').forward(x, mask_bias)
+    hidden.append(x)
+    first = x.select(1, 0)
+    pooled = torch.tanh(torch.linear(first, self.bert.pooler.dense.weight, self.bert.pooler.dense.bias))
+    logits = torch.linear(torch.dropout(pooled, self.dropout_p, self.training), self.classifier.weight, self.classifier.bias)
+    return logits, hidden
+
