@@ -1,19 +1,20 @@
 #include "lwm/data/byte_level_bpe.h"
 
+#include <fmt/format.h>
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 
 #include "hf_tokenizer_folder.h"
 #include "lwm/common/error.h"
+#include "lwm/common/read_file.h"
 
 namespace fs = std::filesystem;
 
@@ -200,17 +201,6 @@ BpeTemplate family_template(const std::string& family, const Names& n) {
     t.pair_after = {n.sep};
   }  // gpt2: nothing (add_bos_token=False)
   return t;
-}
-
-std::string read_text_file(const fs::path& path, const char* what) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such file (" + what + ")");
-  if (fs::is_directory(path, ec)) throw DataError(path.string() + ": is a directory, expected " + what);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path.string() + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Re-throws a DataError with the file name in front, unless it already starts with it.
@@ -468,9 +458,7 @@ void ByteLevelBpeTokenizer::bpe(std::string_view piece, std::vector<int64_t>& ou
     for (char ch : piece) {
       auto b = static_cast<unsigned char>(ch);
       if (byte_id_[b] < 0) {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "0x%02X", b);
-        throw DataError("tokenizer: the byte-level symbol '" + byte_symbol_[b] + "' (byte " + hex +
+        throw DataError("tokenizer: the byte-level symbol '" + byte_symbol_[b] + "' (byte " + fmt::format("0x{:02X}", b) +
                         ") is not in the vocabulary");
       }
       word.push_back(byte_id_[b]);
@@ -678,7 +666,7 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_files(const f
   Vocab vocab;
   {
     const std::string file = vocab_json.string();
-    std::string text = read_text_file(vocab_json, "a vocab.json");
+    std::string text = read_file(vocab_json, "a vocab.json");
     json j;
     try {
       j = json::parse(text);
@@ -690,7 +678,7 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_files(const f
   Merges merges;
   {
     const std::string file = merges_txt.string();
-    std::string text = read_text_file(merges_txt, "a merges.txt");
+    std::string text = read_file(merges_txt, "a merges.txt");
     size_t pos = 0, line = 0;
     while (pos < text.size()) {
       size_t nl = text.find('\n', pos);
@@ -808,7 +796,7 @@ void template_from_post_processor(const json& pp, const std::string& file, ByteL
 std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_tokenizer_json(const fs::path& path,
                                                                                   const std::string& family) {
   const std::string file = path.string();
-  std::string text = read_text_file(path, "a tokenizer.json");
+  std::string text = read_file(path, "a tokenizer.json");
   json j;
   try {
     j = json::parse(text);

@@ -4,13 +4,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string_view>
 
 #include "lwm/common/error.h"
+#include "lwm/common/read_file.h"
 
 namespace fs = std::filesystem;
 
@@ -234,16 +233,9 @@ void add_row(Reader& r, size_t line, const std::vector<std::string>& fields, con
   r.add(std::move(e));
 }
 
-std::string read_file(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such file");
-  if (fs::is_directory(path, ec)) throw DataError(path.string() + ": is a directory, not a data file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path.string() + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw DataError(path.string() + ": read error");
-  std::string s = ss.str();
+// The data file's text, without a UTF-8 byte order mark.
+std::string read_data_file(const fs::path& path) {
+  std::string s = read_file(path, "a data file");
   if (s.compare(0, 3, "\xEF\xBB\xBF") == 0) s.erase(0, 3);  // UTF-8 BOM (MRPC has one)
   return s;
 }
@@ -278,7 +270,7 @@ std::vector<std::string> split_tabs(std::string_view line) {
 
 Dataset read_tsv(const fs::path& path, const TaskSpec& task, size_t limit) {
   Reader r(path, task, limit);
-  std::string text = read_file(path);
+  std::string text = read_data_file(path);
   bool have_header = false;
   size_t expected_fields = 0;
   Columns cols;
@@ -370,7 +362,7 @@ void for_each_csv_record(const Reader& r, std::string_view text, Fn fn) {
 
 Dataset read_csv(const fs::path& path, const TaskSpec& task, size_t limit) {
   Reader r(path, task, limit);
-  std::string text = read_file(path);
+  std::string text = read_data_file(path);
   bool have_header = false;
   size_t expected_fields = 0;
   Columns cols;
@@ -455,7 +447,7 @@ void add_object(Reader& r, size_t where, const nlohmann::json& obj) {
 
 Dataset read_jsonl(const fs::path& path, const TaskSpec& task, size_t limit) {
   Reader r(path, task, limit);
-  std::string text = read_file(path);
+  std::string text = read_data_file(path);
   std::string_view body = trim(text);
   if (!body.empty() && body.front() == '[') {  // a JSON array of objects (.json)
     for_each_line(text, [&](size_t line, std::string_view l) {

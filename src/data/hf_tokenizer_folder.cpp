@@ -1,10 +1,9 @@
 #include "hf_tokenizer_folder.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "lwm/common/error.h"
+#include "lwm/common/read_file.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -19,14 +18,10 @@ constexpr const char* kSpecialKeys[] = {"bos_token", "eos_token", "unk_token", "
 std::optional<json> read_object(const fs::path& file, const char* what) {
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::nullopt;
-  if (fs::is_directory(file, ec)) throw DataError(file.string() + ": is a directory, expected " + what);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw DataError(file.string() + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  const std::string text = read_file(file, what);
   json j;
   try {
-    j = json::parse(ss.str());
+    j = json::parse(text);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double
     throw DataError(file.string() + ": invalid JSON: " + e.what());
   }

@@ -4,15 +4,14 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "lwm/common/error.h"
+#include "lwm/common/read_file.h"
 #include "sentencepiece_shim/sentencepiece_shim.h"
 
 namespace fs = std::filesystem;
@@ -278,16 +277,7 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_model_file(
     throw UsageError("sentencepiece tokenizer: extra_ids must be >= 0, got " +
                      std::to_string(options.extra_ids));
   }
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such file (a SentencePiece model)");
-  if (fs::is_directory(path, ec)) {
-    throw DataError(path.string() + ": is a directory, expected a SentencePiece model (spiece.model)");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path.string() + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  const std::string bytes = ss.str();
+  const std::string bytes = read_file(path, "a SentencePiece model (spiece.model)");
   if (bytes.empty()) throw DataError(path.string() + ": empty file, expected a SentencePiece model");
 
   return std::unique_ptr<SentencePieceTokenizer>(

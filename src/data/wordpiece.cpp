@@ -7,13 +7,12 @@
 #include <unicode/utf8.h>
 
 #include <algorithm>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 
 #include "hf_tokenizer_folder.h"
 #include "lwm/common/error.h"
+#include "lwm/common/read_file.h"
 
 namespace fs = std::filesystem;
 
@@ -253,17 +252,6 @@ std::string normalize_text(std::string_view text, const BasicOptions& o) {
   lower_and_strip_accents(w, o);
   w.toUTF8String(out);
   return out;
-}
-
-std::string read_text_file(const fs::path& path, const char* what) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such file (" + what + ")");
-  if (fs::is_directory(path, ec)) throw DataError(path.string() + ": is a directory, expected " + what);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path.string() + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -510,7 +498,7 @@ Encoding WordPieceTokenizer::encode(const std::string& a, const std::string& b, 
 
 std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_file(const fs::path& path,
                                                                         WordPieceOptions options) {
-  std::string text = read_text_file(path, "a vocab.txt");
+  std::string text = read_file(path, "a vocab.txt");
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
   std::vector<std::string> vocab;
   size_t pos = 0, line = 0;
@@ -609,7 +597,7 @@ std::pair<std::string, std::string> bert_template(const fs::path& path, const js
 
 std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(const fs::path& path) {
   const std::string file = path.string();
-  std::string text = read_text_file(path, "a tokenizer.json");
+  std::string text = read_file(path, "a tokenizer.json");
   json j;
   try {
     j = json::parse(text);

@@ -1,5 +1,7 @@
 #include "lwm/model/faithfulness.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -143,14 +145,12 @@ double verify_faithful(const torch::jit::Module& reference, const torch::jit::Mo
                        double tolerance) {
   const auto [diff, where] = worst_difference(reference, candidate, spec, 0);
   if (!(diff <= tolerance)) {
-    char msg[400];
-    std::snprintf(msg, sizeof msg, "cannot be rebuilt faithfully: max |logit difference| %.3g > %.0e (on %s)%s", diff,
-                  tolerance, where.c_str(),
-                  spec.head == HeadType::LastToken && where == "texts holding the pad id"
-                      ? ": the file pools another token than lwm's rules (transformers' last non-padding token: "
-                        "rightmost-non-pad, before-first-pad)"
-                      : "");
-    throw ModelError(msg);
+    throw ModelError(fmt::format(
+        "cannot be rebuilt faithfully: max |logit difference| {:.3g} > {:.0e} (on {}){}", diff, tolerance, where,
+        spec.head == HeadType::LastToken && where == "texts holding the pad id"
+            ? ": the file pools another token than lwm's rules (transformers' last non-padding token: "
+              "rightmost-non-pad, before-first-pad)"
+            : ""));
   }
   return diff;
 }

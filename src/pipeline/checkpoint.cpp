@@ -1,5 +1,6 @@
 #include "lwm/pipeline/checkpoint.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 
@@ -72,9 +73,7 @@ nlohmann::json content_fingerprint(const fs::path& path) {
     size += static_cast<int64_t>(n);
   }
   std::fclose(in);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  return {{"size", size}, {"fnv1a64", hex}};
+  return {{"size", size}, {"fnv1a64", fmt::format("{:016x}", hash)}};
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "lwm/pipeline/pipeline.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -185,9 +186,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
     hooks.can_keep = [end_step = schedule.end_step](int64_t step) { return step - 1 >= end_step; };
     hooks.progress_detail = [&] {
       const auto s = pruner->current_sparsity();
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "sparsity heads %.2f ffn %.2f hidden %.2f", s.heads, s.ffn, s.hidden);
-      return std::string(buf);
+      return fmt::format("sparsity heads {:.2f} ffn {:.2f} hidden {:.2f}", s.heads, s.ffn, s.hidden);
     };
   }
   spdlog::info("stage 2/5: distillation{} for {} steps (T={}, alpha={}{})", pruner ? " with matrix pruning" : "",

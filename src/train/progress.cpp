@@ -1,5 +1,6 @@
 #include "lwm/train/progress.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,14 +9,9 @@
 namespace lwm {
 
 std::string format_duration(double seconds) {
-  char buf[32];
   const int s = static_cast<int>(seconds + 0.5);
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof buf, "%dh%02dm", s / 3600, (s / 60) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%dm%02ds", s / 60, s % 60);
-  }
-  return buf;
+  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s / 60) % 60);
+  return fmt::format("{}m{:02}s", s / 60, s % 60);
 }
 
 Progress::Progress(std::string label, int64_t total, bool quiet, int64_t done_before)
@@ -34,13 +30,12 @@ void Progress::update(int64_t done, const std::string& detail) {
   const int64_t done_here = done - done_before_;
   const double eta = done_here > 0 ? elapsed / static_cast<double>(done_here) * static_cast<double>(total_ - done) : 0.0;
   const int percent = static_cast<int>(100 * done / total_);
-  char line[256];
-  std::snprintf(line, sizeof line, "%s %lld/%lld (%d%%) %s eta %s", label_.c_str(), static_cast<long long>(done),
-                static_cast<long long>(total_), percent, detail.c_str(), format_duration(eta).c_str());
+  const std::string line =
+      fmt::format("{} {}/{} ({}%) {} eta {}", label_, done, total_, percent, detail, format_duration(eta));
   if (tty_) {
     if (now - last_draw_ < std::chrono::milliseconds(200) && done != total_) return;
     last_draw_ = now;
-    std::fprintf(stderr, "\r\033[K%s", line);
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
     std::fflush(stderr);
   } else if (percent / 10 != last_logged_percent_ / 10 || last_logged_percent_ < 0) {
     last_logged_percent_ = percent;

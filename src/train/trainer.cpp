@@ -1,5 +1,6 @@
 #include "lwm/train/trainer.h"
 
+#include <fmt/format.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/spdlog.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
@@ -295,10 +296,9 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
       loss_sum += value;
       result.train_examples += static_cast<int64_t>(batches[i].indices.size());
       result.train_tokens += batches[i].tokens();
-      char detail[96];
-      std::snprintf(detail, sizeof detail, "loss %.4f lr %.2e", loss_sum / static_cast<double>(i + 1), lr);
+      const std::string detail = fmt::format("loss {:.4f} lr {:.2e}", loss_sum / static_cast<double>(i + 1), lr);
       progress.update(static_cast<int64_t>(i + 1),
-                      hooks.progress_detail ? std::string(detail) + " " + hooks.progress_detail() : detail);
+                      hooks.progress_detail ? detail + " " + hooks.progress_detail() : detail);
       if (checkpointing && step % checkpoints.every == 0 && i + 1 < batches.size()) {
         const auto now = std::chrono::steady_clock::now();
         save_checkpoint({epoch, static_cast<int64_t>(i + 1), step, loss_sum},
@@ -316,10 +316,9 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
     er.metrics = evaluate(runner);
     er.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     er.eligible = !hooks.can_keep || hooks.can_keep(step);
-    char summary[200];
-    std::snprintf(summary, sizeof summary, "done: train loss %.4f, eval %s %.4f, %s%s", er.train_loss,
-                  primary.c_str(), er.metrics.at(primary), format_duration(er.seconds).c_str(),
-                  er.eligible ? "" : " (pruning under way: not kept)");
+    const std::string summary =
+        fmt::format("done: train loss {:.4f}, eval {} {:.4f}, {}{}", er.train_loss, primary, er.metrics.at(primary),
+                    format_duration(er.seconds), er.eligible ? "" : " (pruning under way: not kept)");
     progress.finish(summary);
     if (er.eligible && (best_weights.empty() || er.metrics.at(primary) > result.best_metric)) {
       result.best_metric = er.metrics.at(primary);
