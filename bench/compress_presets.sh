@@ -118,7 +118,7 @@ if [[ "$TABLE_ONLY" -eq 0 && ! -s "$WORK/teacher.pt" ]]; then
   run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
     --vocab "$VOCAB_SIZE" --max-positions $((MAXLEN > 128 ? MAXLEN : 128)) --labels 2 --seed 0 "${init_args[@]}" --out "$WORK/init.pt"
   run "$COMPRESS" finetune --quiet "${THREADS[@]}" --model "$WORK/init.pt" --task "$TASK" --train "$TRAIN" --eval "$DEV" \
-    --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --lr "$TEACHER_LR" --max-length "$MAXLEN" \
+    --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --learning-rate "$TEACHER_LR" --max-length "$MAXLEN" \
     --out "$WORK/teacher.pt" --metrics-out "$WORK/teacher-metrics.json"
 fi
 

@@ -13,7 +13,7 @@
 #
 # Model: tools/export_reference.py --family bert --layers 6 --hidden 256 --heads 4 --intermediate 1024
 #        --vocab 30522 --max-positions 128 --labels 2 --seed 0  (-> bench/runs/init.pt)
-# Training: --max-length 128 --batch-size 32 --lr 5e-5 --warmup 0.1 --seed 0, AdamW without weight decay,
+# Training: --max-length 128 --batch-size 32 --learning-rate 5e-5 --warmup-ratio 0.1 --seed 0, AdamW without weight decay,
 #           no gradient clipping (as the Python side).
 #
 # Outputs: bench/results/finetune_sst2.json (this run, overwritten) and one row appended to
@@ -119,8 +119,8 @@ METRICS="$WORK/compress-metrics.json"
 TEACHER="$WORK/teacher.pt"
 rm -f "$METRICS"
 OURS_CMD=("$COMPRESS" finetune --model "$INIT" --task sst2 --train "$TRAIN" --eval "$DEV"
-  --tokenizer "$VOCAB" --epochs "$EPOCHS" --batch-size "$BATCH" --max-length "$MAX_LENGTH" --lr "$LR"
-  --warmup "$WARMUP" --weight-decay 0 --max-grad-norm 0 --seed "$SEED")
+  --tokenizer "$VOCAB" --epochs "$EPOCHS" --batch-size "$BATCH" --max-length "$MAX_LENGTH" --learning-rate "$LR"
+  --warmup-ratio "$WARMUP" --weight-decay 0 --max-grad-norm 0 --seed "$SEED")
 [[ "$LIMIT" -gt 0 ]] && OURS_CMD+=(--limit-train "$LIMIT")
 [[ -n "$THREADS" ]] && OURS_CMD+=(--threads "$THREADS")
 OURS_CMD+=(--out "$TEACHER" --metrics-out "$METRICS")

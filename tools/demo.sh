@@ -99,7 +99,7 @@ fi
 step "2/5 Fine-tune it as a teacher on 4,000 SST-2 sentences, 2 epochs -> $OUT/teacher.pt"
 if ! done_already "$OUT/teacher.pt"; then
   run "$COMPRESS" finetune --model "$OUT/init.pt" --task sst2 --train "$TRAIN" --eval "$DEV" \
-    --tokenizer "$VOCAB" --limit-train 4000 --epochs 2 --batch-size 32 --lr 1e-3 --max-length 64 \
+    --tokenizer "$VOCAB" --limit-train 4000 --epochs 2 --batch-size 32 --learning-rate 1e-3 --max-length 64 \
     --out "$OUT/teacher.pt"
 fi
 

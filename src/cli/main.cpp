@@ -147,9 +147,9 @@ int main(int argc, char** argv) {
       ->check(number(kLimitRule));
   finetune_cmd->add_option("--epochs", t.epochs)->capture_default_str()->check(key_rule("epochs"));
   finetune_cmd->add_option("--batch-size", t.batch_size)->capture_default_str()->check(key_rule("batch_size"));
-  finetune_cmd->add_option("--lr", t.learning_rate, "peak learning rate")->capture_default_str()->check(key_rule("learning_rate"));
+  finetune_cmd->add_option("--learning-rate", t.learning_rate, "peak learning rate")->capture_default_str()->check(key_rule("learning_rate"));
   finetune_cmd->add_option("--weight-decay", t.weight_decay)->capture_default_str()->check(key_rule("weight_decay"));
-  finetune_cmd->add_option("--warmup", t.warmup_ratio, "warm-up fraction of all steps")
+  finetune_cmd->add_option("--warmup-ratio", t.warmup_ratio, "warm-up fraction of all steps")
       ->capture_default_str()
       ->check(key_rule("warmup_ratio"));
   finetune_cmd->add_option("--max-grad-norm", t.max_grad_norm, "gradient clipping (0: none)")

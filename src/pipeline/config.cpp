@@ -1,6 +1,7 @@
 #include "lwm/pipeline/config.h"
 
 #include <fstream>
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -196,12 +197,39 @@ std::string normalise(std::string key) {
   return key;
 }
 
+// Levenshtein distance (insertions, deletions, substitutions), for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
 const Key& find_key(const std::string& raw_key) {
   const std::string key = normalise(raw_key);
   for (const auto& [name, k] : keys()) {
     if (name == key) return k;
   }
-  throw UsageError("unknown config key '" + raw_key + "' (see the README for the keys)");
+  // The nearest key within a third of its length (at least 2 edits): a typo, not another word.
+  std::string nearest;
+  size_t best = std::max<size_t>(2, key.size() / 3) + 1;
+  for (const auto& [name, k] : keys()) {
+    const size_t d = edit_distance(key, name);
+    if (d < best) {
+      best = d;
+      nearest = name;
+    }
+  }
+  throw UsageError("unknown config key '" + raw_key + "'" +
+                   (nearest.empty() ? "" : " (did you mean '" + nearest + "'?)") + " (see compress --help for the keys)");
 }
 
 // `shown`: how the error names the key ("config key 'seed'" in a file, "--seed" on the command line).

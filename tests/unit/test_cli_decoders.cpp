@@ -38,7 +38,7 @@ TEST_P(CliDecoder, CompressesEveryStageAndTheStudentLoadsInPython) {
   std::string out;
   const fs::path teacher = dir / "teacher.pt";
   ASSERT_EQ(compress("finetune --quiet --model " + init.string() + data +
-                         " --limit-train 512 --epochs 1 --lr 1e-3 --max-length 32 --out " + teacher.string(),
+                         " --limit-train 512 --epochs 1 --learning-rate 1e-3 --max-length 32 --out " + teacher.string(),
                      &out),
             0)
       << out;

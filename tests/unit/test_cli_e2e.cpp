@@ -51,7 +51,7 @@ fs::path teacher() {
       auto init = test::reference_model("bert", "sdpa", "", 4);
       CliRun r = compress("finetune --quiet --model " + init.string() + " --task sst2 --train " + sst2("train") +
                        " --eval " + sst2("dev") + " --tokenizer " + vocab() +
-                       " --limit-train 512 --limit-eval 128 --epochs 1 --lr 1e-3 --max-length 32 --out " +
+                       " --limit-train 512 --limit-eval 128 --epochs 1 --learning-rate 1e-3 --max-length 32 --out " +
                        out.string());
       EXPECT_EQ(r.code, 0) << r.output;
     }
@@ -81,7 +81,7 @@ TEST(CliFinetune, TrainsATeacherThatLoadsInPython) {
   auto init = test::reference_model("bert", "sdpa");
   CliRun r = compress("finetune --quiet --model " + init.string() + " --task sst2 --train " + sst2("train") + " --eval " +
                    sst2("dev") + " --tokenizer " + vocab() +
-                   " --limit-train 256 --limit-eval 64 --epochs 2 --lr 1e-3 --max-length 32 --out " +
+                   " --limit-train 256 --limit-eval 64 --epochs 2 --learning-rate 1e-3 --max-length 32 --out " +
                    (dir / "t.pt").string() + " --metrics-out " + (dir / "m.json").string());
   ASSERT_EQ(r.code, 0) << r.output;
   json m = read_json(dir / "m.json");

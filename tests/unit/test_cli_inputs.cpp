@@ -139,8 +139,8 @@ TEST(Numbers, InvalidValuesOnTheCommandLineGiveOneLineNamingTheOptionAndRange) {
       {cp + " --cpu-watts -5", "--cpu-watts", "a number from 0 to 1000"},
       {ev + " --batch-size -1", "--batch-size", "an integer from 1 to 65536"},
       {ft + " --batch-size 2.5", "--batch-size", "an integer from 1 to 65536"},
-      {ft + " --lr 0", "--lr", "a number above 0 and at most 10"},
-      {ft + " --lr nan", "--lr", "a number above 0"},
+      {ft + " --learning-rate 0", "--learning-rate", "a number above 0 and at most 10"},
+      {ft + " --learning-rate nan", "--learning-rate", "a number above 0"},
       {ft + " --epochs 1e3", "--epochs", "an integer from 1 to 10000"},
       {ev + " --max-length 1", "--max-length", "an integer from 2 to"},
       {ev + " --carbon-intensity inf", "--carbon-intensity", "a number from 0 to 2000"},
@@ -171,7 +171,7 @@ TEST(Numbers, TheSameRuleInAConfigFileAndForEveryWritingOfANumber) {
   CompressConfig config;
   EXPECT_THROW(set_config_value(config, "epochs", nlohmann::json(3.0)), UsageError);
   EXPECT_EQ(load_config(std::nullopt, {{"epochs", "3"}}).train.epochs, 3);
-  // The rule of a key is the one its command-line twin checks (finetune --lr, evaluate --batch-size).
+  // The rule of a key is the one its command-line twin checks (finetune --learning-rate, evaluate --batch-size).
   EXPECT_EQ(config_number_rule("learning_rate").describe(), "a number above 0 and at most 10");
   EXPECT_EQ(config_number_rule("eval-batch-size").describe(), "an integer from 1 to 65536");
   EXPECT_THROW(config_number_rule("int8"), std::logic_error);

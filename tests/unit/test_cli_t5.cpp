@@ -47,7 +47,7 @@ TEST(CliT5, FinetunesByLabelWordsAndCompressesEveryStage) {
   const fs::path metrics = dir / "keyword.json";
   ASSERT_EQ(compress("finetune --quiet --model " + init.string() + " --task generic --train " +
                          (dir / "train.jsonl").string() + " --eval " + (dir / "dev.jsonl").string() + " --tokenizer " +
-                         t5_vocab() + " --epochs 2 --lr 1e-3 --max-length 16 --out " + keyword_model.string() +
+                         t5_vocab() + " --epochs 2 --learning-rate 1e-3 --max-length 16 --out " + keyword_model.string() +
                          " --metrics-out " + metrics.string(),
                      &out),
             0)
@@ -57,7 +57,7 @@ TEST(CliT5, FinetunesByLabelWordsAndCompressesEveryStage) {
   // The teacher for the pipeline: fine-tuned on an SST-2 slice.
   const fs::path teacher = dir / "teacher.pt";
   ASSERT_EQ(compress("finetune --quiet --model " + init.string() + data +
-                         " --limit-train 512 --epochs 1 --lr 1e-3 --max-length 32 --out " + teacher.string(),
+                         " --limit-train 512 --epochs 1 --learning-rate 1e-3 --max-length 32 --out " + teacher.string(),
                      &out),
             0)
       << out;

@@ -118,6 +118,19 @@ TEST(Config, BadKeysAndValuesNameTheKey) {
     }
   };
   expect_error({{"prune_head", "0.5"}}, "prune_head");
+  // A typo gets the nearest key; another word gets none.
+  expect_error({{"prune_head", "0.5"}}, "unknown config key 'prune_head' (did you mean 'prune_heads'?)");
+  expect_error({{"lerning-rate", "1e-4"}}, "(did you mean 'learning_rate'?)");
+  expect_error({{"--tempreature", "2"}}, "(did you mean 'temperature'?)");
+  for (const char* word : {"colour", "x", "learning"}) {
+    try {
+      load_config(std::nullopt, {{word, "1"}});
+      ADD_FAILURE() << "no error for " << word;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("unknown config key"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("did you mean"), std::string::npos) << e.what();
+    }
+  }
   expect_error({{"prune_heads", "1.0"}}, "prune_heads");
   expect_error({{"prune_ffn", "-0.1"}}, "prune_ffn");
   expect_error({{"epochs", "two"}}, "epochs");

@@ -52,7 +52,7 @@ struct CompressConfig {
 const std::vector<std::pair<std::string, std::string>>& config_keys();
 
 // The rule of a numeric key ("learning_rate", "eval_batch_size", ...; '-' or '_'), for command-line options
-// that set the same value (finetune --lr, evaluate --batch-size): one rule wherever a number is given.
+// that set the same value (finetune --learning-rate, evaluate --batch-size): one rule wherever a number is given.
 // UsageError for an unknown key; std::logic_error for a key that is not a number.
 const NumberRule& config_number_rule(const std::string& key);
 
