@@ -20,7 +20,9 @@ LAYERS = {
     "pipeline": 4,
     "cli": 5,
 }
-INCLUDE = re.compile(r'^\s*#\s*include\s+"lwm/([a-z_]+)/', re.MULTILINE)
+# Any include of a project header: "lwm/x/...", <lwm/x/...>, or through a relative path ("../x/...").
+INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]((?:\.\./)*)(?:include/)?(lwm/)?([^/">]+)/', re.MULTILINE)
+SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".inc", ".ipp", ".c", ".cc", ".cpp", ".cxx")
 
 
 def folder_of(root, path):
@@ -30,7 +32,7 @@ def folder_of(root, path):
 
 def main():
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
-    files = [p for base in ("src", "include/lwm") for p in (root / base).rglob("*") if p.suffix in (".h", ".cpp")]
+    files = [p for base in ("src", "include/lwm") for p in (root / base).rglob("*") if p.suffix in SUFFIXES]
     if not files:
         print(f"check_layers: no sources under {root}", file=sys.stderr)
         return 2
@@ -42,8 +44,14 @@ def main():
             continue
         text = path.read_text(encoding="utf-8")
         for match in INCLUDE.finditer(text):
-            dep = match.group(1)
+            relative, lwm, dep = match.group(1), match.group(2), match.group(3)
             line = text.count("\n", 0, match.start()) + 1
+            if relative:
+                problems.append(f"{path.relative_to(root)}:{line}: a relative include; include project headers as "
+                                f"\"lwm/<folder>/<header>\"")
+                continue
+            if not lwm:
+                continue  # a library's header (<torch/...>, "sentencepiece_shim/...") or the folder's own
             if dep not in LAYERS:
                 problems.append(f"{path.relative_to(root)}:{line}: includes lwm/{dep}/, a folder with no layer")
             elif dep != me and LAYERS[dep] >= LAYERS[me]:

@@ -62,11 +62,13 @@ Int8Weights quantize_weights(const ModelSpec& spec, const Weights& weights, int6
     if (w.numel() == 0 || w.numel() < min_weights) continue;
     auto b = weights.find(m + ".bias");
     out.packed[m] = pack_int8_linear(transposed ? w.t() : w, b == weights.end() ? torch::Tensor() : b->second);
+    out.shapes[m] = w.sizes().vec();
   }
   const torch::Tensor& embedding = weight(spec.names.word_embeddings + ".weight");
   std::tie(out.embedding, out.embedding_scale) = quantize_int8_rows(embedding);
   if (spec.head == HeadType::LabelWords && spec.names.lm_head.empty()) {
     out.packed[kTiedLmHeadInt8] = pack_int8_linear(embedding, torch::Tensor());
+    out.shapes[kTiedLmHeadInt8] = embedding.sizes().vec();
   }
   return out;
 }

@@ -75,7 +75,8 @@ using DlopenFn = void* (*)(const char*, int);
 // operator new, which calls the sanitizer's malloc), and the shim, built with the sanitizer, binds to it first.
 // Without RTLD_DEEPBIND it is not safe at all: libsentencepiece's FLAGS_minloglevel, a 32-byte flag object,
 // then binds to libc10's (a 4-byte int), and its constructor overwrites c10's data next to it (seen as a hang
-// on the mutex in c10::GetEventSampledHandler at the first TorchScript call of every T5 run).
+// on the mutex in c10::GetEventSampledHandler at the first TorchScript call of every T5 run). nullptr when glibc's
+// dlopen cannot be found. (TSan's library-load hooks are skipped too; lwm has no TSan build.)
 DlopenFn deep_bind_dlopen() {
 #ifdef LWM_SANITIZER_RUNTIME
   for (const char* libc : {"libc.so.6", "libdl.so.2"}) {
@@ -85,7 +86,7 @@ DlopenFn deep_bind_dlopen() {
       if (real != nullptr) return reinterpret_cast<DlopenFn>(real);
     }
   }
-  throw DataError("cannot find glibc's own dlopen, which a sanitized build needs to open the SentencePiece library");
+  return nullptr;
 #else
   return &dlopen;
 #endif
@@ -151,7 +152,12 @@ class SentencePieceLibrary {
 
   // Loads `path` and resolves every function into this object; false with the reason in `why`.
   bool open(const std::string& path, std::string& why) {
-    Handle handle(deep_bind_dlopen()(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND));
+    const DlopenFn open_deep = deep_bind_dlopen();
+    if (open_deep == nullptr) {
+      why = "glibc's own dlopen not found (a sanitized build needs it)";
+      return false;
+    }
+    Handle handle(open_deep(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND));
     if (!handle) {
       const char* error = dlerror();
       why = error != nullptr ? error : "dlopen failed";
@@ -277,7 +283,7 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_model_file(
     throw UsageError("sentencepiece tokenizer: extra_ids must be >= 0, got " +
                      std::to_string(options.extra_ids));
   }
-  const std::string bytes = read_file(path, "a SentencePiece model (spiece.model)");
+  const std::string bytes = read_file(path, "a SentencePiece model, e.g. spiece.model");
   if (bytes.empty()) throw DataError(path.string() + ": empty file, expected a SentencePiece model");
 
   return std::unique_ptr<SentencePieceTokenizer>(

@@ -89,20 +89,28 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
   if (int8) {
     if (options.hidden_mask) throw ModelError("cannot build the model: int8 and a hidden mask do not go together");
     const auto projections = projection_modules(spec);
+    const torch::Tensor& embedding = weights.at(spec.names.word_embeddings + ".weight");
     for (const auto& [m, packed] : options.int8->packed) {
-      if (m == kTiedLmHeadInt8) {
-        if (spec.head != HeadType::LabelWords || !spec.names.lm_head.empty()) {
-          throw ModelError("cannot build the model: a packed tied LM head for a model without one");
-        }
-        root.register_attribute(kTiedLmHeadInt8, packed.type(), packed);
-      } else if (projections.count(m)) {
-        ensure_path(root, m, cu).register_attribute("int8", packed.type(), packed);
-      } else {
+      const bool tied_head = m == kTiedLmHeadInt8;
+      if (tied_head && (spec.head != HeadType::LabelWords || !spec.names.lm_head.empty())) {
+        throw ModelError("cannot build the model: a packed tied LM head for a model without one");
+      }
+      if (!tied_head && !projections.count(m)) {
         throw ModelError("cannot build the model: packed weights for '" + m + "', not a projection of this model");
+      }
+      const auto shape = options.int8->shapes.find(m);
+      const torch::Tensor& source = tied_head ? embedding : weights.at(m + ".weight");
+      if (shape == options.int8->shapes.end() || source.sizes().vec() != shape->second) {
+        throw ModelError("cannot build the model: the packed int8 weights of '" + m +
+                         "' were made from weights of another shape than this model's");
+      }
+      if (tied_head) {
+        root.register_attribute(kTiedLmHeadInt8, packed.type(), packed);
+      } else {
+        ensure_path(root, m, cu).register_attribute("int8", packed.type(), packed);
       }
       sources.int8_projections.insert(m);
     }
-    const torch::Tensor& embedding = weights.at(spec.names.word_embeddings + ".weight");
     const auto& q = options.int8->embedding;
     const auto& scale = options.int8->embedding_scale;
     if (!q.defined() || q.scalar_type() != torch::kChar || q.sizes() != embedding.sizes() || !scale.defined() ||

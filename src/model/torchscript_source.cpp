@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 namespace lwm {
 namespace {

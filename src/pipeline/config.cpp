@@ -228,8 +228,12 @@ const Key& find_key(const std::string& raw_key) {
       nearest = name;
     }
   }
-  throw UsageError("unknown config key '" + raw_key + "'" +
-                   (nearest.empty() ? "" : " (did you mean '" + nearest + "'?)") + " (see compress --help for the keys)");
+  // Suggested as the user spelled keys: with dashes if they used dashes (--learning-rate).
+  if (raw_key.find('-', raw_key.find_first_not_of('-')) != std::string::npos) {
+    std::replace(nearest.begin(), nearest.end(), '_', '-');
+  }
+  throw UsageError("unknown config key '" + raw_key + "'" + (nearest.empty() ? "" : ": did you mean '" + nearest + "'?") +
+                   " (compress --help lists the keys)");
 }
 
 // `shown`: how the error names the key ("config key 'seed'" in a file, "--seed" on the command line).

@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <cctype>
 #include <chrono>
 #include <cmath>

@@ -119,9 +119,10 @@ TEST(Config, BadKeysAndValuesNameTheKey) {
   };
   expect_error({{"prune_head", "0.5"}}, "prune_head");
   // A typo gets the nearest key; another word gets none.
-  expect_error({{"prune_head", "0.5"}}, "unknown config key 'prune_head' (did you mean 'prune_heads'?)");
-  expect_error({{"lerning-rate", "1e-4"}}, "(did you mean 'learning_rate'?)");
-  expect_error({{"--tempreature", "2"}}, "(did you mean 'temperature'?)");
+  expect_error({{"prune_head", "0.5"}}, "unknown config key 'prune_head': did you mean 'prune_heads'?");
+  expect_error({{"lerning-rate", "1e-4"}}, "did you mean 'learning-rate'?");  // as the user spells keys
+  expect_error({{"lerning_rate", "1e-4"}}, "did you mean 'learning_rate'?");
+  expect_error({{"--tempreature", "2"}}, "did you mean 'temperature'?");
   for (const char* word : {"colour", "x", "learning"}) {
     try {
       load_config(std::nullopt, {{word, "1"}});

@@ -41,11 +41,14 @@ TEST(Layers, TheCheckCatchesAnIncludeThatPointsUpOrSideways) {
 
   write(root / "src/model/builder.cpp", "#include \"lwm/model/spec.h\"\n#include \"lwm/compress/quantize.h\"\n");
   write(root / "include/lwm/train/trainer.h", "#pragma once\n#include \"lwm/measure/evaluation.h\"\n");
+  write(root / "src/data/dataset.cc", "#include <lwm/model/spec.h>\n#include \"../model/spec.h\"\n");
   const std::string output = check_layers(root, &status);
   EXPECT_EQ(status, 1) << output;
   EXPECT_NE(output.find("src/model/builder.cpp:2: model (layer 2) includes lwm/compress/"), std::string::npos) << output;
   EXPECT_NE(output.find("include/lwm/train/trainer.h:2: train (layer 3) includes lwm/measure/"), std::string::npos)
       << output;
+  EXPECT_NE(output.find("src/data/dataset.cc:1: data (layer 1) includes lwm/model/"), std::string::npos) << output;
+  EXPECT_NE(output.find("src/data/dataset.cc:2: a relative include"), std::string::npos) << output;
 
   write(root / "src/gui/window.cpp", "#include \"lwm/common/error.h\"\n");
   EXPECT_NE(check_layers(root, &status).find("folder 'gui' has no layer"), std::string::npos);

@@ -13,6 +13,7 @@
 #include "lwm/common/error.h"
 #include "lwm/compress/quantize.h"
 #include "lwm/model/builder.h"
+#include "lwm/model/torchscript_source.h"
 #include "lwm/model/importer.h"
 #include "test_support.h"
 
@@ -146,7 +147,7 @@ TEST(QuantAccuracy, EveryProjectionIsPackedAndEveryMethodKept) {
   EXPECT_EQ(q.scalar_type(), torch::kChar);
   const auto& fp32_table = bert().imported.weights.at("bert.embeddings.word_embeddings.weight");
   ASSERT_EQ(q.sizes(), fp32_table.sizes());
-  // Rounding to the nearest of 255 levels: at most half a step per entry.
+  // Rounding to the nearest of 256 levels: at most half a step per entry.
   EXPECT_LE(((q.to(torch::kFloat) * scale - fp32_table).abs() - 0.5001 * scale).max().item<double>(), 0.0);
 }
 
@@ -265,6 +266,41 @@ TEST(QuantSave, LoadsAndRunsInPython) {
     for (int c = 0; c < cpp.size(1); ++c) EXPECT_NEAR(py[r][c].get<double>(), cpp[r][c].item<double>(), 1e-4);
   }
   EXPECT_EQ(json["forward_args"], nlohmann::json(bert().imported.spec.forward_args));
+}
+
+// int8 weights made for another model (e.g. quantized before the student was shrunk) are refused, not built
+// into a module that fails when run.
+TEST(QuantInput, Int8WeightsOfAnotherModelAreRefused) {
+  const ModelSpec& spec = bert().imported.spec;
+  const Weights& weights = bert().imported.weights;
+  const Int8Weights int8 = quantize_weights(spec, weights, 0);
+  auto expect_refused = [&](const Int8Weights& bad, const std::string& fragment) {
+    BuildOptions options;
+    options.int8 = &bad;
+    try {
+      build_module(spec, weights, options);
+      ADD_FAILURE() << "built; expected a ModelError with: " << fragment;
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  Int8Weights other_shape = int8;
+  const std::string ffn = "bert.encoder.layer.0.intermediate.dense";
+  ASSERT_TRUE(other_shape.shapes.count(ffn));
+  other_shape.shapes[ffn] = {512, 256};
+  expect_refused(other_shape, "'" + ffn + "' were made from weights of another shape");
+  Int8Weights not_a_projection = int8;
+  not_a_projection.packed["bert.embeddings.LayerNorm"] = int8.packed.at(ffn);
+  expect_refused(not_a_projection, "not a projection of this model");
+  Int8Weights tied_head = int8;
+  tied_head.packed[kTiedLmHeadInt8] = int8.packed.at(ffn);
+  expect_refused(tied_head, "a packed tied LM head for a model without one");
+  Int8Weights embedding = int8;
+  embedding.embedding = embedding.embedding.narrow(0, 0, 10);
+  expect_refused(embedding, "the int8 word embedding does not fit");
+  BuildOptions options;
+  options.int8 = &int8;
+  EXPECT_NO_THROW(build_module(spec, weights, options));
 }
 
 TEST(QuantInput, Int8WithAHiddenMaskIsRefused) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "lwm/model/importer.h"
 #include "lwm/model/torchscript_source.h"
@@ -88,6 +89,18 @@ TEST(TorchScriptSource, HiddenMaskAndInt8MatchTheirSnapshots) {
   EXPECT_NE(source.find("self.int8_linear("), std::string::npos);
   EXPECT_NE(source.find("torch.linear("), std::string::npos);  // the FFN and the head stay fp32
   EXPECT_NE(source.find(".weight_int8, input_ids)"), std::string::npos);
+
+  // Every projection int8: GPT-2 (Conv1D weights, fused Q|K|V) and T5 (the tied LM head's packed copy).
+  for (const auto& [family, args] : {std::pair<std::string, std::string>{"gpt2", "--vocab 50257"}, {"t5", "--vocab 8000"}}) {
+    const ModelSpec spec = spec_of(family, args);
+    SourceOptions all;
+    for (const auto& [m, transposed] : projection_modules(spec)) all.int8_projections.insert(m);
+    if (family == "t5") all.int8_projections.insert(kTiedLmHeadInt8);
+    all.int8_embedding = true;
+    const std::string text = all_sources(spec, all);
+    expect_snapshot(family + "-int8", text);
+    EXPECT_EQ(text.find("torch.linear("), std::string::npos) << family;
+  }
 }
 
 // The generator is pure: the same inputs give the same text, whatever was generated before.

@@ -39,5 +39,7 @@ std::map<std::string, double> evaluate_metrics(ModelRunner& model, const TaskSpe
 // a training run's per-epoch evaluation (train/trainer.h, Evaluator). `data` must outlive the function.
 std::function<std::map<std::string, double>(ModelRunner&)> metrics_on(const TaskSpec& task, const EncodedDataset& data,
                                                                        int batch_size, int64_t pad_id);
+std::function<std::map<std::string, double>(ModelRunner&)> metrics_on(const TaskSpec&, EncodedDataset&&, int,
+                                                                       int64_t) = delete;  // it would dangle
 
 }  // namespace lwm

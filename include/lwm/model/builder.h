@@ -22,6 +22,9 @@ struct Int8Weights {
   // Packed weights (LinearPackedParamsBase objects, for quantized::linear_dynamic) by projection module path,
   // and by kTiedLmHeadInt8 (model/torchscript_source.h) for a tied LM head. A projection not here stays fp32.
   std::map<std::string, c10::IValue> packed;
+  // The shape of the fp32 weight each packed entry was made from, as the weights store it (the word
+  // embedding's for a tied LM head): build_module refuses weights of another shape (quantized before shrinking).
+  std::map<std::string, std::vector<int64_t>> shapes;
   torch::Tensor embedding;        // [vocab, E] int8: the word embedding, one symmetric scale per row
   torch::Tensor embedding_scale;  // [vocab, 1] float: row r is embedding[r] * embedding_scale[r]
 };

@@ -32,7 +32,8 @@ struct CompressConfig {
   double prune_start = 0.0;
   double prune_end = 0.7;
   int64_t prune_frequency = 10;
-  // Stage 5: int8. Projections with fewer weights than int8_min_weights stay fp32 (BuildOptions).
+  // Stage 5: int8. Projections with fewer weights than int8_min_weights stay fp32 (compress/quantize.h,
+  // quantize_weights()).
   bool int8 = false;
   int64_t int8_min_weights = 32768;
   // Measurement.

@@ -3,7 +3,7 @@
 // from a table in each stack's first block; the decoder adds cross-attention; the LM head is the shared
 // embedding (rescaled by d_model^-0.5) or an untied lm_head (T5 v1.1). lwm classifies with it by rank
 // classification of the task's label words (HeadType::LabelWords); their token ids are filled in from
-// the tokenizer when the task is known (cli/task_data), or read back from a model lwm wrote.
+// the tokenizer when the task is known (pipeline/task_data), or read back from a model lwm wrote.
 #include <spdlog/spdlog.h>
 
 #include <cmath>
