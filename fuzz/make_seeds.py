@@ -61,7 +61,7 @@ def text_pairs():
 
 def encode_seeds():
     for i, (a, b) in enumerate(text_pairs()):
-        for target, first in (("wordpiece_encode", (32 << 1) | (i & 1)), ("sentencepiece_encode", (32 << 1) | (i & 1)),
+        for target, first in (("wordpiece_encode", (32 << 1) | (i & 1)), ("sentencepiece_encode", (16 << 2) | (i & 3)),
                               ("bpe_encode", (16 << 2) | (i & 3))):
             put(target, f"text{i}", bytes([first if i % 3 else 0]) + a + b"\0" + b)
 

@@ -1,6 +1,8 @@
-// libFuzzer target: SentencePiece (T5) encoding of arbitrary bytes with tests/data/tokenizer/t5/spiece.model,
-// without and with HF's 100 <extra_id_N> sentinels.
-// Input: byte 0 = max_length (0: none) and, in its low bit, the sentinels; then text A '\0' text B.
+// libFuzzer target: SentencePiece encoding of arbitrary bytes: T5's layout with tests/data/tokenizer/t5/spiece.model,
+// without and with HF's 100 <extra_id_N> sentinels, and XLM-RoBERTa's (fairseq's numbering) with
+// tests/data/tokenizer/xlm-roberta/sentencepiece.bpe.model.
+// Input: byte 0 = max_length (0: none) in its high 6 bits and the tokenizer in its low 2 (0 T5, 1 T5 with
+// sentinels, 2 and 3 XLM-R); then text A '\0' text B.
 #include "encode_checks.h"
 #include "lwm/data/sentencepiece_tokenizer.h"
 
@@ -14,9 +16,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto plain = lwm::SentencePieceTokenizer::from_model_file(LWM_SOURCE_DIR "/tests/data/tokenizer/t5/spiece.model");
   static const auto sentinels = lwm::SentencePieceTokenizer::from_model_file(
       LWM_SOURCE_DIR "/tests/data/tokenizer/t5/spiece.model", lwm::SentencePieceOptions{100});
+  static const auto xlmr = lwm::SentencePieceTokenizer::from_model_file(
+      LWM_SOURCE_DIR "/tests/data/tokenizer/xlm-roberta/sentencepiece.bpe.model",
+      lwm::SentencePieceOptions{0, lwm::SentencePieceLayout::XlmRoberta});
   if (size < 1) return 0;
-  const lwm::SentencePieceTokenizer& tok = (data[0] & 1) ? *sentinels : *plain;
-  const int max_length = data[0] >> 1;
+  const lwm::SentencePieceTokenizer& tok = (data[0] & 2) ? *xlmr : (data[0] & 1) ? *sentinels : *plain;
+  const int max_length = data[0] >> 2;
   const auto texts = lwm_fuzz::split_nul({reinterpret_cast<const char*>(data) + 1, size - 1});
   const std::string_view a = texts.first, b = texts.second;
   return lwm_fuzz::guarded([&] {

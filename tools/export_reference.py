@@ -3,10 +3,10 @@
 
 Usage (the python of tools/setup.sh's .venv, with the pinned torch and transformers):
 
-    .venv/bin/python tools/export_reference.py --family {bert,roberta,distilbert,gpt2,opt,t5} \
+    .venv/bin/python tools/export_reference.py --family {bert,roberta,xlm-roberta,distilbert,electra,gpt2,opt,t5} \
         --layers 2 --hidden 64 --heads 4 --intermediate 128 --vocab 30522 --max-positions 128 \
         --labels 2 --seed 0 --attn {sdpa,eager} [--pad-id N] [--token-types] [--head {cls,lm}] \
-        [--word-embed-proj-dim N] [--post-ln] [--gated] [--no-tie-word-embeddings] [--clone-tied] [--init-from F.pt] \
+        [--word-embed-proj-dim N] [--embedding-size N] [--post-ln] [--gated] [--no-tie-word-embeddings] [--clone-tied] [--init-from F.pt] \
         [--pooling {rightmost-non-pad,before-first-pad,count-non-pad}] [--no-perturb-norms] [--no-perturb-biases] [--check] \
         --out FILE.pt
 
@@ -14,7 +14,7 @@ The model is built by tools/hf_models.py from the transformers classes, with `co
 exported in eval() mode with `torch.jit.trace` on a right-padded batch of 2 (lengths 8 and 5; shapes stay
 dynamic):
 
-  bert, roberta, distilbert  *ForSequenceClassification: forward(input_ids, attention_mask[, token_type_ids])
+  bert, roberta, xlm-roberta, distilbert, electra  *ForSequenceClassification: forward(input_ids, attention_mask[, token_type_ids])
                              -> (logits [B, labels],)
   gpt2   GPT2ForSequenceClassification: forward(input_ids, attention_mask) -> (logits [B, labels],), the
          logits of each row's last token that is not --pad-id; with --head lm GPT2LMHeadModel (lm_head tied
@@ -32,11 +32,13 @@ dynamic):
   --max-positions longest input; RoBERTa's and OPT's position tables get 2 more rows (HF: 514 for 512,
                   2050 for 2048). Not used by T5 (relative positions).
   --pad-id        the pad token id (config.pad_token_id). Default: the family's HF default for the
-                  vocabulary given: bert/distilbert 0, roberta 1, t5 0, gpt2 vocab-1 (<|endoftext|>,
+                  vocabulary given: bert/distilbert/electra 0, roberta/xlm-roberta 1, t5 0, gpt2 vocab-1 (<|endoftext|>,
                   50256 for 50257), opt 1 with OPT's own 50272-token vocabulary and vocab-1 otherwise
                   (GPT-2's BPE, whose only special token is <|endoftext|>). GPT-2/OPT classifiers find the
                   last real token by it; T5 also starts decoder inputs with it.
-  --token-types   BERT only: forward also takes token_type_ids.
+  --token-types   BERT and ELECTRA only: forward also takes token_type_ids.
+  --embedding-size N  ELECTRA only: the embedding width (default hidden / 2, as electra-small: the embedding
+                  reaches the layers through embeddings_project; equal to --hidden: no projection).
   --head lm       GPT-2 only: GPT2LMHeadModel instead of the classifier.
   --word-embed-proj-dim N  OPT only: embeddings N wide with project_in / project_out (Linear, no bias)
                   when N != hidden (as opt-350m).
@@ -93,9 +95,10 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--attn", choices=hf.ATTENTION, default="sdpa", help="attention implementation")
     p.add_argument("--pad-id", type=int, default=None, help="pad token id (default: the family's HF default)")
-    p.add_argument("--token-types", action="store_true", help="BERT: forward(input_ids, attention_mask, token_type_ids)")
+    p.add_argument("--token-types", action="store_true", help="BERT, ELECTRA: forward(input_ids, attention_mask, token_type_ids)")
     p.add_argument("--head", choices=("cls", "lm"), default=None, help="GPT-2: cls (default) or lm")
     p.add_argument("--word-embed-proj-dim", type=int, default=None, help="OPT: word_embed_proj_dim")
+    p.add_argument("--embedding-size", type=int, default=None, help="ELECTRA: embedding_size")
     p.add_argument("--post-ln", action="store_true", help="OPT: do_layer_norm_before=False")
     p.add_argument("--gated", action="store_true", help="T5: gated-gelu feed-forward (T5 v1.1)")
     p.add_argument("--tie-word-embeddings", dest="tie_word_embeddings", action="store_true", default=True)
@@ -116,12 +119,14 @@ def parse_args(argv=None):
     p.add_argument("--check", action="store_true", help="compare eager and exported logits")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    if args.token_types and args.family != "bert":
-        p.error("--token-types is only supported for --family bert")
+    if args.token_types and args.family not in ("bert", "electra"):
+        p.error("--token-types is only supported for --family bert and electra")
     if args.head == "lm" and args.family not in ("gpt2", "t5"):
         p.error("--head lm is only supported for --family gpt2 (t5 is always a seq2seq LM)")
     if args.head == "cls" and args.family == "t5":
         p.error("--family t5 exports T5ForConditionalGeneration (--head lm) only")
+    if args.embedding_size is not None and args.family != "electra":
+        p.error("--embedding-size is only supported for --family electra")
     if args.word_embed_proj_dim is not None and args.family != "opt":
         p.error("--word-embed-proj-dim is only supported for --family opt")
     if args.post_ln and args.family != "opt":
@@ -270,6 +275,7 @@ def main(argv=None) -> int:
     config = hf.make_config(
         args.family, args.layers, args.hidden, args.heads, args.intermediate, args.vocab, args.max_positions,
         args.labels, pad_id=args.pad_id, word_embed_proj_dim=args.word_embed_proj_dim, post_ln=args.post_ln,
+        embedding_size=args.embedding_size,
         gated=args.gated, tie_word_embeddings=args.tie_word_embeddings,
     )
     config.torchscript = True

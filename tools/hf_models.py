@@ -4,7 +4,9 @@ in the form users export them to TorchScript.
 Families and classes:
     bert        BertForSequenceClassification        forward(input_ids, attention_mask[, token_type_ids])
     roberta     RobertaForSequenceClassification     forward(input_ids, attention_mask)
+    xlm-roberta XLMRobertaForSequenceClassification  forward(input_ids, attention_mask)
     distilbert  DistilBertForSequenceClassification  forward(input_ids, attention_mask)
+    electra     ElectraForSequenceClassification     forward(input_ids, attention_mask[, token_type_ids])
     gpt2        GPT2ForSequenceClassification, or GPT2LMHeadModel (head "lm")   forward(input_ids, attention_mask)
     opt         OPTForSequenceClassification         forward(input_ids, attention_mask)
     t5          T5ForConditionalGeneration           forward(input_ids, attention_mask, decoder_input_ids)
@@ -27,7 +29,7 @@ from transformers.pytorch_utils import Conv1D
 
 transformers.logging.set_verbosity_error()
 
-FAMILIES = ("bert", "roberta", "distilbert", "gpt2", "opt", "t5")
+FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert", "electra", "gpt2", "opt", "t5")
 DECODER_FAMILIES = ("gpt2", "opt", "t5")
 ATTENTION = ("sdpa", "eager")
 
@@ -61,25 +63,26 @@ def default_pad_token_id(family: str, vocab: Optional[int] = None) -> int:
 
     gpt2: GPT-2 has no pad token; classifiers use eos <|endoftext|>, the last id (50256 for 50257).
     opt: <pad> = 1 with OPT's own vocabulary; with any other (e.g. GPT-2's BPE) the last id, <|endoftext|>.
-    t5: <pad> = 0 (also decoder_start_token_id). bert/distilbert 0, roberta 1."""
+    t5: <pad> = 0 (also decoder_start_token_id). bert/distilbert/electra 0, roberta/xlm-roberta 1."""
     if family == "gpt2":
         return (vocab or GPT2_VOCAB_SIZE) - 1
     if family == "opt":
         vocab = vocab or OPT_VOCAB_SIZE
         return 1 if vocab == OPT_VOCAB_SIZE else vocab - 1
-    return 1 if family == "roberta" else 0
+    return 1 if family in ("roberta", "xlm-roberta") else 0
 
 
 def make_config(family: str, layers: int, hidden: int, heads: int, intermediate: int, vocab: int,
                 max_positions: int, labels: int, pad_id: Optional[int] = None,
                 word_embed_proj_dim: Optional[int] = None, post_ln: bool = False, gated: bool = False,
-                tie_word_embeddings: bool = True):
+                tie_word_embeddings: bool = True, embedding_size: Optional[int] = None):
     """The transformers config for a family from the common hyperparameters.
 
     ``max_positions`` is the longest input; RoBERTa's and OPT's position tables get 2 more rows (HF: 514 for
     512, 2050 for 2048). ``intermediate`` is the FFN width (BERT intermediate_size, GPT-2 n_inner, OPT ffn_dim,
     T5 d_ff; T5's d_kv is hidden / heads). word_embed_proj_dim and post_ln are OPT's, gated and
-    tie_word_embeddings T5's."""
+    tie_word_embeddings T5's, embedding_size ELECTRA's (default hidden / 2, as electra-small's 128 for 256:
+    the embedding then reaches the layers through embeddings_project)."""
     pad = default_pad_token_id(family, vocab) if pad_id is None else pad_id
     if not 0 <= pad < vocab:
         raise ValueError(f"pad id {pad} is outside the vocabulary [0, {vocab})")
@@ -88,15 +91,21 @@ def make_config(family: str, layers: int, hidden: int, heads: int, intermediate:
         return transformers.BertConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
                                        num_attention_heads=heads, intermediate_size=intermediate,
                                        max_position_embeddings=max_positions, **common)
-    if family == "roberta":
-        return transformers.RobertaConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
-                                          num_attention_heads=heads, intermediate_size=intermediate,
-                                          max_position_embeddings=max_positions + 2, type_vocab_size=1,
-                                          layer_norm_eps=1e-5, **common)  # roberta-base's, not the class defaults
+    if family in ("roberta", "xlm-roberta"):
+        config_class = transformers.RobertaConfig if family == "roberta" else transformers.XLMRobertaConfig
+        return config_class(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
+                            num_attention_heads=heads, intermediate_size=intermediate,
+                            max_position_embeddings=max_positions + 2, type_vocab_size=1,
+                            layer_norm_eps=1e-5, **common)  # roberta-base's, not the class defaults
     if family == "distilbert":
         return transformers.DistilBertConfig(vocab_size=vocab, n_layers=layers, dim=hidden, n_heads=heads,
                                              hidden_dim=intermediate, max_position_embeddings=max_positions,
                                              **common)
+    if family == "electra":
+        return transformers.ElectraConfig(vocab_size=vocab, embedding_size=embedding_size or hidden // 2,
+                                          hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                                          intermediate_size=intermediate, max_position_embeddings=max_positions,
+                                          **common)
     if family == "gpt2":
         eos = vocab - 1  # <|endoftext|>, GPT-2's bos and eos
         return transformers.GPT2Config(vocab_size=vocab, n_positions=max_positions, n_embd=hidden, n_layer=layers,
@@ -162,7 +171,9 @@ def build_model(family: str, config, attn: str = "sdpa", token_types: bool = Fal
     base = {
         "bert": transformers.BertForSequenceClassification,
         "roberta": transformers.RobertaForSequenceClassification,
+        "xlm-roberta": transformers.XLMRobertaForSequenceClassification,
         "distilbert": transformers.DistilBertForSequenceClassification,
+        "electra": transformers.ElectraForSequenceClassification,
         "gpt2": transformers.GPT2LMHeadModel if head == "lm" else transformers.GPT2ForSequenceClassification,
         "opt": transformers.OPTForSequenceClassification,
         "t5": transformers.T5ForConditionalGeneration,

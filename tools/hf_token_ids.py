@@ -2,14 +2,14 @@
 """Hugging Face's token ids for real texts, the reference of tests/unit/test_tokenizer_parity.cpp.
 
     tools/hf_token_ids.py --data ../shared/data --kind bert --out bert.jsonl
-    tools/hf_token_ids.py --data ../shared/data --kind bert,gpt2,roberta,opt,t5 --out DIR   # DIR/<kind>.jsonl
+    tools/hf_token_ids.py --data ../shared/data --kind bert,gpt2,roberta,opt,t5,xlm-roberta --out DIR   # DIR/<kind>.jsonl
 
 Picks a deterministic sample of texts from the data folder (see sample()) and writes one JSON line per text:
 {"source", "a", "b", "max_length", "ids", "type_ids"}, where
   ids       HF's ids with the model's special tokens, truncated to max_length (0: no truncation;
             pairs "longest_first"), as `tokenizer(a, b, truncation=..., max_length=...)` gives them;
   type_ids  HF's token_type_ids where the model takes them (BERT), else null;
-  a_ids, b_ids  t5 only: HF's ids of each text alone (no template, no truncation; b_ids null for a single
+  a_ids, b_ids  t5, xlm-roberta only: HF's ids of each text alone (no template, no truncation; b_ids null for a single
             text), and the first line's "meta" carries the model's "pieces" and "scores": the test tells
             equally good segmentations apart with them.
 The first line is {"meta": {"kind", "texts", "transformers", "tokenizers", "class", ...}}.
@@ -28,6 +28,9 @@ Kinds (the tokenizers are built from local files only, never from the Hub):
            scores, its control pieces as special tokens, its precompiled normaliser), A </s> B </s>.
            from_pretrained itself cannot: its SentencePieceExtractor needs the protobuf package, which the
            pinned environment lacks, so the two protobuf fields needed are read here by hand.
+  xlm-roberta  XLMRobertaTokenizer on a SentencePiece model (--spm, default tests/data/tokenizer/xlm-roberta/
+           sentencepiece.bpe.model), built as transformers' XLMRobertaConverter converts one: <s> <pad> </s>
+           <unk>, the model's pieces from id 3 on, <mask>; the precompiled normaliser; <s> A </s></s> B </s>.
 """
 import argparse
 import csv
@@ -42,7 +45,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
 csv.field_size_limit(sys.maxsize)
 
-KINDS = ("bert", "gpt2", "roberta", "opt", "t5")
+KINDS = ("bert", "gpt2", "roberta", "opt", "t5", "xlm-roberta")
+SPM_KINDS = ("t5", "xlm-roberta")  # SentencePiece: per-text ids and the pieces' scores are written too
 GLUE_MAX_LENGTHS = (128, 40, 25)  # cycled over the GLUE texts: most fit 128; 40 and 25 cut many, pairs too
 IMDB_MAX_LENGTHS = (256, 0)  # 0: no truncation (whole reviews)
 
@@ -164,6 +168,14 @@ def spm_piece_types(path):
     return types
 
 
+def default_spm(kind):
+    """The repository's SentencePiece test model for a kind (tests/data/tokenizer/)."""
+    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "tokenizer")
+    if kind == "xlm-roberta":
+        return os.path.join(tests, "xlm-roberta", "sentencepiece.bpe.model")
+    return os.path.join(tests, "t5", "spiece.model")
+
+
 def make_tokenizer(kind, data, spm):
     if kind == "bert":
         from transformers import BertTokenizer
@@ -199,6 +211,15 @@ def make_tokenizer(kind, data, spm):
                     for i in range(n) if types[i] in (3, 4)]
         return T5Tokenizer(vocab=vocab, unk_id=sp.unk_id(), _spm_precompiled_charsmap=spm_precompiled_charsmap(spm),
                            extra_ids=0, additional_special_tokens=specials)
+    if kind == "xlm-roberta":
+        import sentencepiece as spm_lib
+        from transformers import XLMRobertaTokenizer
+
+        sp = spm_lib.SentencePieceProcessor(model_file=spm)
+        vocab = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+        vocab += [(sp.id_to_piece(i), sp.get_score(i)) for i in range(3, sp.get_piece_size())]
+        vocab += [("<mask>", 0.0)]
+        return XLMRobertaTokenizer(vocab=vocab, _spm_precompiled_charsmap=spm_precompiled_charsmap(spm))
     raise SystemExit(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
 
 
@@ -221,7 +242,7 @@ def encode_all(kind, tok, items):
         enc = tok(a, [items[i][2] for i in idx], **kw) if pair else tok(a, **kw)
         for j, i in enumerate(idx):
             out[i] = {"ids": enc["input_ids"][j], "type_ids": enc["token_type_ids"][j] if want_types else None}
-            if kind == "t5":  # the test compares SentencePiece segmentations text by text
+            if kind in SPM_KINDS:  # the test compares SentencePiece segmentations text by text
                 out[i]["a_ids"] = full_a[i].ids
                 out[i]["b_ids"] = full_b[i].ids if pair else None
     return out
@@ -232,9 +253,8 @@ def main():
     ap.add_argument("--data", required=True, help="the shared data folder (glue/, imdb/, vocab/)")
     ap.add_argument("--kind", required=True, help=f"one of {', '.join(KINDS)}, or a comma-separated list")
     ap.add_argument("--out", required=True, help="the JSONL file (one kind) or a directory (several)")
-    ap.add_argument("--spm", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
-                                                  "data", "tokenizer", "t5", "spiece.model"),
-                    help="the SentencePiece model for --kind t5")
+    ap.add_argument("--spm", default=None,
+                    help="the SentencePiece model for --kind t5 / xlm-roberta (default: the test model of the kind)")
     args = ap.parse_args()
     kinds = [k for k in args.kind.split(",") if k]
     for k in kinds:
@@ -248,19 +268,17 @@ def main():
     if len(kinds) > 1:
         os.makedirs(args.out, exist_ok=True)
     for kind in kinds:
-        tok = make_tokenizer(kind, args.data, args.spm)
+        tok = make_tokenizer(kind, args.data, args.spm or default_spm(kind))
         encs = encode_all(kind, tok, items)
         path = os.path.join(args.out, kind + ".jsonl") if len(kinds) > 1 else args.out
         part = path + ".part"
         with open(part, "w", encoding="utf-8") as f:
             meta = {"kind": kind, "texts": len(items), "transformers": transformers.__version__,
                     "tokenizers": tokenizers.__version__, "class": type(tok).__name__}
-            if kind == "t5":  # the model's pieces and scores, to tell equally good segmentations apart
-                import sentencepiece as spm_lib
-
-                sp = spm_lib.SentencePieceProcessor(model_file=args.spm)
-                meta["pieces"] = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
-                meta["scores"] = [sp.get_score(i) for i in range(sp.get_piece_size())]
+            if kind in SPM_KINDS:  # the pieces and scores by HF's id, to tell equally good segmentations apart
+                state = json.loads(tok.backend_tokenizer.to_str())["model"]["vocab"]
+                meta["pieces"] = [piece for piece, _ in state]
+                meta["scores"] = [score for _, score in state]
             meta = {"meta": meta}
             f.write(json.dumps(meta) + "\n")
             for (source, a, b, ml), enc in zip(items, encs):

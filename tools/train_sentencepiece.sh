@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Train a T5-style SentencePiece (unigram) vocabulary with Debian's spm_train (package `sentencepiece`).
+# Train a T5-style or XLM-RoBERTa-style SentencePiece (unigram) vocabulary with Debian's spm_train (package
+# `sentencepiece`).
 #
-# Usage: tools/train_sentencepiece.sh [--input FILE]... [--vocab-size N] --out DIR
+# Usage: tools/train_sentencepiece.sh [--input FILE]... [--vocab-size N] [--layout t5|xlm-roberta] --out DIR
 #
 #   --input FILE     training text; repeat for several files. A .tsv file must have a header row: the
 #                    text of its columns sentence, sentence1, sentence2, question, question1, question2,
@@ -10,9 +11,12 @@
 #                    Default: <data>/glue/SST-2/train.tsv (column "sentence"), <data> = $LWM_DATA or
 #                    <repo>/../shared/data.
 #   --vocab-size N   number of SentencePiece pieces, the 3 specials included (default 8000)
-#   --out DIR        writes DIR/spiece.model and DIR/spiece.vocab (a readable listing of the pieces)
+#   --layout L       t5 (default): DIR/spiece.model with T5's special ids <pad> 0, </s> 1, <unk> 2, no <s>.
+#                    xlm-roberta: DIR/sentencepiece.bpe.model with XLM-R's <unk> 0, <s> 1, </s> 2, no <pad>
+#                    (XLMRobertaTokenizer renumbers them as fairseq does: lwm/data/sentencepiece_tokenizer.h).
+#   --out DIR        writes DIR/<name>.model and DIR/<name>.vocab (a readable listing of the pieces)
 #
-# The model has T5's special ids: <pad> 0, </s> 1, <unk> 2, no <s>. T5's 100 <extra_id_N> sentinels are
+# T5's 100 <extra_id_N> sentinels are
 # not pieces of the model (Hugging Face's T5Tokenizer appends them after the pieces; see
 # lwm/data/sentencepiece_tokenizer.h). Deterministic: same input, same flags -> byte-identical model
 # (one training thread, no sampling or shuffling of the input).
@@ -22,6 +26,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 INPUTS=()
 VOCAB_SIZE=8000
+LAYOUT=t5
 OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -31,11 +36,15 @@ while [[ $# -gt 0 ]]; do
     --vocab-size)
       [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || { echo "train_sentencepiece.sh: --vocab-size needs a number" >&2; exit 2; }
       VOCAB_SIZE="$2"; shift 2 ;;
+    --layout)
+      [[ $# -ge 2 && ( "$2" == t5 || "$2" == xlm-roberta ) ]] || {
+        echo "train_sentencepiece.sh: --layout needs t5 or xlm-roberta" >&2; exit 2; }
+      LAYOUT="$2"; shift 2 ;;
     --out)
       [[ $# -ge 2 ]] || { echo "train_sentencepiece.sh: --out needs a directory" >&2; exit 2; }
       OUT="$2"; shift 2 ;;
     -h | --help)
-      sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0 ;;
     *)
       echo "train_sentencepiece.sh: unknown option '$1' (try --help)" >&2
@@ -91,21 +100,25 @@ for i in $(seq 33 126); do ASCII+="$(printf '%b' "\\$(printf '%03o' "$i")")"; do
 
 # Relative paths from inside WORK: the model records its input and prefix, so the bytes do not depend on
 # where OUT is.
+if [[ "$LAYOUT" == t5 ]]; then
+  NAME=spiece
+  SPECIALS=(--pad_id=0 --pad_piece='<pad>' --eos_id=1 --eos_piece='</s>' --unk_id=2 --unk_piece='<unk>' --bos_id=-1)
+else
+  NAME=sentencepiece.bpe
+  SPECIALS=(--unk_id=0 --unk_piece='<unk>' --bos_id=1 --bos_piece='<s>' --eos_id=2 --eos_piece='</s>' --pad_id=-1)
+fi
 (cd "$WORK" && spm_train \
   --input=corpus.txt \
-  --model_prefix=spiece \
+  --model_prefix="$NAME" \
   --model_type=unigram \
   --vocab_size="$VOCAB_SIZE" \
   --character_coverage=1.0 \
   --required_chars="$ASCII" \
-  --pad_id=0 --pad_piece='<pad>' \
-  --eos_id=1 --eos_piece='</s>' \
-  --unk_id=2 --unk_piece='<unk>' \
-  --bos_id=-1 \
+  "${SPECIALS[@]}" \
   --input_sentence_size=0 --shuffle_input_sentence=false \
   --num_threads=1 --random_seed=42 \
   --minloglevel=1)
-mv "$WORK/spiece.model" "$WORK/spiece.vocab" "$OUT/"
+mv "$WORK/$NAME.model" "$WORK/$NAME.vocab" "$OUT/"
 
-echo "train_sentencepiece.sh: wrote $OUT/spiece.model ($(wc -l <"$CORPUS") training lines, vocab $VOCAB_SIZE)"
-sha256sum "$OUT/spiece.model"
+echo "train_sentencepiece.sh: wrote $OUT/$NAME.model ($(wc -l <"$CORPUS") training lines, vocab $VOCAB_SIZE)"
+sha256sum "$OUT/$NAME.model"

@@ -87,10 +87,13 @@ int run_inspect(const InspectArgs& args) {
             << s.num_layers() << " layers, hidden " << s.hidden;
   if (!lm || s.num_labels > 0) std::cout << ", " << s.num_labels << " labels";
   std::cout << "\n"
-            << describe_layers(s) << "  vocabulary " << s.vocab_size << ", positions " << s.max_positions
+            << describe_layers(s) << "  vocabulary " << s.vocab_size
+            << (s.embedding_width != s.hidden ? ", embedding width " + std::to_string(s.embedding_width) : "")
+            << ", positions " << s.max_positions
             << " (" << to_string(s.positions) << "), token types " << s.type_vocab_size << "\n"
             << "  " << (s.norm == NormPlacement::Pre ? "pre" : "post") << "-LayerNorm eps " << s.norm_eps
             << ", activation " << to_string(s.activation) << ", head " << to_string(s.head)
+            << (s.names.head_dense.empty() ? "" : " (" + to_string(s.head_activation) + ")")
             << (s.head == HeadType::LastToken ? ", pooling " + to_string(s.pooling) : std::string())
             << (s.causal ? ", causal attention" : "") << (s.fused_qkv() ? ", fused Q|K|V" : "")
             << (s.transposed_weights ? ", Conv1D [in, out] weights" : "")

@@ -61,8 +61,8 @@ ModelSpec pruned_spec(const ModelSpec& spec, const PruneMasks& masks) {
     layer.ffn = static_cast<int>(masks.ffn.at(l).sum().item<int64_t>());
   }
   s.hidden = static_cast<int>(masks.hidden.sum().item<int64_t>());
-  // The word embedding is the stream's first writer unless project_in sits between them.
-  if (spec.names.project_in.empty()) s.embedding_width = s.hidden;
+  // The word embedding is the stream's first writer unless project_in or embedding_project sits between them.
+  if (spec.names.project_in.empty() && spec.names.embedding_project.empty()) s.embedding_width = s.hidden;
   return s;
 }
 

@@ -70,17 +70,24 @@ std::vector<UnitGroup> unit_groups(const ModelSpec& spec) {
     if (spec.norm_kind == NormKind::LayerNorm) slice(m + ".bias", 0);
   };
   const auto& n = spec.names;
-  if (n.project_in.empty()) {
-    slice(n.word_embeddings + ".weight", 1);
+  if (!n.embedding_project.empty()) {
+    // ELECTRA: the stream starts at embeddings_project's outputs; the embeddings and their norm before it keep
+    // their width.
+    slice(n.embedding_project + ".weight", 0);
+    slice(n.embedding_project + ".bias", 0);
   } else {
-    // OPT with a narrower embedding: the stream starts at project_in's outputs and ends at project_out's
-    // inputs; the embedding itself (and the head reading project_out) keep their width.
-    slice(n.project_in + ".weight", 0);
-    slice(n.project_out + ".weight", 1);
+    if (n.project_in.empty()) {
+      slice(n.word_embeddings + ".weight", 1);
+    } else {
+      // OPT with a narrower embedding: the stream starts at project_in's outputs and ends at project_out's
+      // inputs; the embedding itself (and the head reading project_out) keep their width.
+      slice(n.project_in + ".weight", 0);
+      slice(n.project_out + ".weight", 1);
+    }
+    if (!n.position_embeddings.empty()) slice(n.position_embeddings + ".weight", 1);
+    if (spec.type_vocab_size > 0) slice(n.token_type_embeddings + ".weight", 1);
+    if (!n.embedding_norm.empty()) norm(n.embedding_norm);
   }
-  if (!n.position_embeddings.empty()) slice(n.position_embeddings + ".weight", 1);
-  if (spec.type_vocab_size > 0) slice(n.token_type_embeddings + ".weight", 1);
-  if (!n.embedding_norm.empty()) norm(n.embedding_norm);
   for (int l = 0; l < L; ++l) {
     const auto& ln = spec.names_of(l);
     // Readers of the residual stream (an encoder-decoder's cross-attention keys and values read the

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "lwm/common/error.h"
@@ -255,9 +256,24 @@ class SentencePieceTokenizer::Model {
   lwm_spm* model_;
 };
 
-SentencePieceTokenizer::SentencePieceTokenizer(std::unique_ptr<Model> sp, int extra_ids, const fs::path& path)
-    : sp_(std::move(sp)), extra_ids_(extra_ids) {
+SentencePieceTokenizer::SentencePieceTokenizer(std::unique_ptr<Model> sp, const SentencePieceOptions& options,
+                                               const fs::path& path)
+    : sp_(std::move(sp)), layout_(options.layout), extra_ids_(options.extra_ids) {
   piece_count_ = sp_->piece_size();
+  if (layout_ == SentencePieceLayout::XlmRoberta) {
+    // fairseq's dictionary (XLMRobertaTokenizer): the model's <unk>, <s>, </s> (pieces 0, 1, 2) give way to
+    // <s> <pad> </s> <unk>; the other pieces move up by one; <mask> comes last.
+    const bool layout_ok = piece_count_ > 3 && sp_->special_id(LWM_SPM_SPECIAL_UNK) == 0 &&
+                           sp_->id_to_piece(1) == "<s>" && sp_->id_to_piece(2) == "</s>";
+    if (!layout_ok) {
+      throw DataError(path.string() + ": not an XLM-RoBERTa SentencePiece model (its first pieces must be "
+                      "<unk>, <s>, </s>, as sentencepiece.bpe.model's are)");
+    }
+    bos_id_ = 0, pad_id_ = 1, eos_id_ = 2, unk_id_ = 3, mask_id_ = piece_count_ + 1;
+    bos_piece_ = "<s>", pad_piece_ = "<pad>", eos_piece_ = "</s>", unk_piece_ = "<unk>", mask_piece_ = "<mask>";
+    vocab_size_ = piece_count_ + 2;
+    return;
+  }
   pad_id_ = sp_->special_id(LWM_SPM_SPECIAL_PAD);
   eos_id_ = sp_->special_id(LWM_SPM_SPECIAL_EOS);
   unk_id_ = sp_->special_id(LWM_SPM_SPECIAL_UNK);
@@ -273,6 +289,13 @@ SentencePieceTokenizer::SentencePieceTokenizer(std::unique_ptr<Model> sp, int ex
   pad_piece_ = sp_->id_to_piece(static_cast<int>(pad_id_));
   eos_piece_ = sp_->id_to_piece(static_cast<int>(eos_id_));
   unk_piece_ = sp_->id_to_piece(static_cast<int>(unk_id_));
+  vocab_size_ = piece_count_ + extra_ids_;
+}
+
+int64_t SentencePieceTokenizer::from_model_id(int64_t id) const {
+  if (layout_ != SentencePieceLayout::XlmRoberta) return id;
+  // Encode gives a piece id >= 3, or 0 for <unk> (the control pieces <s> and </s> never come from text).
+  return id == 0 ? unk_id_ : id == 1 ? bos_id_ : id == 2 ? eos_id_ : id + 1;
 }
 
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
@@ -286,13 +309,17 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_model_file(
   const std::string bytes = read_file(path, "a SentencePiece model, e.g. spiece.model");
   if (bytes.empty()) throw DataError(path.string() + ": empty file, expected a SentencePiece model");
 
+  if (options.layout == SentencePieceLayout::XlmRoberta && options.extra_ids != 0) {
+    throw UsageError("sentencepiece tokenizer: XLM-RoBERTa's layout has no <extra_id_N> sentinels");
+  }
   return std::unique_ptr<SentencePieceTokenizer>(
-      new SentencePieceTokenizer(Model::load(bytes, path), options.extra_ids, path));
+      new SentencePieceTokenizer(Model::load(bytes, path), options, path));
 }
 
 std::pair<int64_t, size_t> SentencePieceTokenizer::special_at(std::string_view text, size_t pos) const {
-  const std::pair<const std::string*, int64_t> specials[] = {
-      {&eos_piece_, eos_id_}, {&pad_piece_, pad_id_}, {&unk_piece_, unk_id_}};
+  const std::pair<const std::string*, int64_t> specials[] = {{&eos_piece_, eos_id_}, {&pad_piece_, pad_id_},
+                                                              {&unk_piece_, unk_id_}, {&bos_piece_, bos_id_},
+                                                              {&mask_piece_, mask_id_}};
   for (const auto& [piece, id] : specials) {
     if (!piece->empty() && text.compare(pos, piece->size(), *piece) == 0) return {id, piece->size()};
   }
@@ -304,7 +331,10 @@ std::pair<int64_t, size_t> SentencePieceTokenizer::special_at(std::string_view t
 }
 
 void SentencePieceTokenizer::encode_plain(std::string_view text, std::vector<int64_t>& out) const {
-  if (!text.empty()) sp_->encode(text, out);
+  if (text.empty()) return;
+  const size_t begin = out.size();
+  sp_->encode(text, out);
+  for (size_t i = begin; i < out.size(); ++i) out[i] = from_model_id(out[i]);
 }
 
 std::vector<int64_t> SentencePieceTokenizer::token_ids(const std::string& text) const {
@@ -343,13 +373,27 @@ Encoding SentencePieceTokenizer::encode(const std::string& a, const std::string&
   std::vector<int64_t> ids_b;
   const bool pair = !b.empty();
   if (pair) ids_b = token_ids(b);
+  Encoding e;
+  if (layout_ == SentencePieceLayout::XlmRoberta) {
+    // XLMRobertaTokenizer.build_inputs_with_special_tokens: <s> A </s> [</s> B </s>].
+    truncate_longest_first(ids_a, ids_b, pair, max_length, pair ? 4 : 2);
+    e.ids.push_back(bos_id_);
+    e.ids.insert(e.ids.end(), ids_a.begin(), ids_a.end());
+    e.ids.push_back(eos_id_);
+    if (pair) {
+      e.ids.push_back(eos_id_);
+      e.ids.insert(e.ids.end(), ids_b.begin(), ids_b.end());
+      e.ids.push_back(eos_id_);
+    }
+    e.type_ids.assign(e.ids.size(), 0);
+    return e;
+  }
   const size_t specials = pair ? 2 : 1;
   truncate_longest_first(ids_a, ids_b, pair, max_length, specials);
   // T5Tokenizer._add_eos_if_not_present
   auto add_eos = [&](std::vector<int64_t>& ids) {
     if (ids.empty() || ids.back() != eos_id_) ids.push_back(eos_id_);
   };
-  Encoding e;
   add_eos(ids_a);
   e.ids = std::move(ids_a);
   if (pair) {
@@ -369,6 +413,14 @@ int64_t SentencePieceTokenizer::token_to_id(std::string_view token) const {
     auto [n, len] = sentinel_at(token, 0);
     if (n >= 0 && len == token.size()) return n < extra_ids_ ? sentinel_id(static_cast<int>(n)) : -1;
   }
+  if (layout_ == SentencePieceLayout::XlmRoberta) {
+    for (const auto& [piece, id] : {std::pair{&bos_piece_, bos_id_}, {&pad_piece_, pad_id_}, {&eos_piece_, eos_id_},
+                                    {&unk_piece_, unk_id_}, {&mask_piece_, mask_id_}}) {
+      if (token == *piece) return id;
+    }
+    const int id = sp_->piece_to_id(token);
+    return id < 3 ? -1 : id + 1;  // 0: unknown piece (PieceToId answers <unk>'s id)
+  }
   const int id = sp_->piece_to_id(token);
   // PieceToId answers unk_id for an unknown piece: only <unk> itself maps there.
   if (id == unk_id_ && token != unk_piece_) return -1;
@@ -379,6 +431,13 @@ std::string SentencePieceTokenizer::id_to_token(int64_t id) const {
   if (id < 0 || id >= vocab_size()) {
     throw std::out_of_range("sentencepiece tokenizer: id " + std::to_string(id) +
                             " is outside the vocabulary of " + std::to_string(vocab_size()));
+  }
+  if (layout_ == SentencePieceLayout::XlmRoberta) {
+    for (const auto& [piece, special] : {std::pair{&bos_piece_, bos_id_}, {&pad_piece_, pad_id_},
+                                         {&eos_piece_, eos_id_}, {&unk_piece_, unk_id_}, {&mask_piece_, mask_id_}}) {
+      if (id == special) return *piece;
+    }
+    return sp_->id_to_piece(static_cast<int>(id - 1));
   }
   if (id < piece_count_) return sp_->id_to_piece(static_cast<int>(id));
   return std::string(kSentinelPrefix) + std::to_string(vocab_size() - 1 - id) + ">";

@@ -67,28 +67,48 @@ std::string model_type(const fs::path& path) {
 }
 
 void check_family(const std::string& family) {
-  for (const char* f : {"", "bert", "distilbert", "roberta", "gpt2", "opt", "t5"}) {
+  for (const char* f : {"", "bert", "distilbert", "electra", "roberta", "xlm-roberta", "gpt2", "opt", "t5"}) {
     if (family == f) return;
   }
   throw UsageError("unknown tokenizer family '" + family +
-                   "' (expected bert, distilbert, roberta, gpt2, opt or t5)");
+                   "' (expected bert, distilbert, electra, roberta, xlm-roberta, gpt2, opt or t5)");
 }
 
 // The family a byte-level BPE tokenizer is built for ("" when unknown). BERT-family models use
 // WordPiece and T5 SentencePiece: a BPE tokenizer for one of them is the wrong file.
 std::string bpe_family(const std::string& family, const fs::path& file) {
-  if (family == "bert" || family == "distilbert" || family == "t5") {
+  if (family == "bert" || family == "distilbert" || family == "electra" || family == "t5" ||
+      family == "xlm-roberta") {
     throw DataError(file.string() + ": a byte-level BPE tokenizer cannot serve a " + family + " model (" +
-                    (family == "t5" ? "T5 uses SentencePiece: spiece.model"
-                                    : "BERT-family models use WordPiece: vocab.txt") +
+                    (family == "t5"            ? "T5 uses SentencePiece: spiece.model"
+                     : family == "xlm-roberta" ? "XLM-RoBERTa uses SentencePiece: sentencepiece.bpe.model"
+                                               : "BERT-family models use WordPiece: vocab.txt") +
                     ")");
   }
   return family;
 }
 
+// The SentencePiece layout a model family reads `file` with: XLM-RoBERTa's (fairseq's numbering) for the RoBERTa
+// layout (a RoBERTa with a SentencePiece vocabulary is an XLM-R) or, family unknown, a file named as
+// XLMRobertaTokenizer saves it; T5's otherwise. Families that use WordPiece or byte-level BPE: DataError.
+SentencePieceLayout sentencepiece_layout(const std::string& family, const fs::path& file) {
+  if (family == "roberta" || family == "xlm-roberta") return SentencePieceLayout::XlmRoberta;
+  if (family.empty()) {
+    return file.filename() == "sentencepiece.bpe.model" ? SentencePieceLayout::XlmRoberta : SentencePieceLayout::T5;
+  }
+  if (family == "t5") return SentencePieceLayout::T5;
+  throw DataError(file.string() + ": a SentencePiece model cannot serve a " + family + " model (" +
+                  (family == "gpt2" || family == "opt" ? "it uses byte-level BPE: vocab.json + merges.txt"
+                                                       : "BERT-family models use WordPiece: vocab.txt") +
+                  ")");
+}
+
 // T5Tokenizer saved by save_pretrained: spiece.model with tokenizer_config.json (extra_ids, names),
-// special_tokens_map.json and added_tokens.json (the <extra_id_N> sentinels) beside it.
-std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model) {
+// special_tokens_map.json and added_tokens.json (the <extra_id_N> sentinels) beside it; XLMRobertaTokenizer
+// (transformers 4): sentencepiece.bpe.model with the same files, its specials under its own ids.
+std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model, const std::string& family) {
+  const SentencePieceLayout layout = sentencepiece_layout(family, model);
+  const bool xlmr = layout == SentencePieceLayout::XlmRoberta;
   const hf_folder::Folder f = hf_folder::read(model.parent_path());
   const std::string added_file = (f.dir / "added_tokens.json").string();
   if (f.flag("legacy") == false)
@@ -113,6 +133,7 @@ std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model) {
   for (const auto& t : f.extra_specials)
     if (sentinel(t.content) >= 0) listed = std::max(listed, sentinel(t.content) + 1);
   SentencePieceOptions o;
+  o.layout = layout;
   o.extra_ids = static_cast<int>(listed);
   if (f.config.contains("extra_ids") && !f.config["extra_ids"].is_null()) {
     const auto& v = f.config["extra_ids"];
@@ -123,6 +144,9 @@ std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model) {
       throw DataError(f.config_file() + ": extra_ids " + std::to_string(o.extra_ids) + " but <extra_id_" +
                       std::to_string(listed - 1) + "> is listed");
     }
+  }
+  if (xlmr && o.extra_ids > 0) {
+    throw DataError(f.dir.string() + ": <extra_id_N> sentinels are T5's; an XLM-RoBERTa tokenizer has none");
   }
   auto sp = SentencePieceTokenizer::from_model_file(model, o);
   // Added tokens: the sentinels where T5Tokenizer puts them (<extra_id_N> = pieces + extra_ids - 1 - N) or
@@ -144,9 +168,15 @@ std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model) {
                       "' is not supported with a SentencePiece model (only T5's <extra_id_N> sentinels are)");
     }
   }
-  // Special-token names: T5 takes <pad>, </s> and <unk> from the model itself; other names would be new tokens.
-  const std::pair<const char*, int64_t> roles[] = {
+  // Special-token names: T5 takes <pad>, </s> and <unk> from the model itself, XLM-R its five specials; other
+  // names would be new tokens.
+  std::vector<std::pair<const char*, int64_t>> roles = {
       {"eos_token", sp->eos_id()}, {"unk_token", sp->unk_id()}, {"pad_token", sp->pad_id()}};
+  if (xlmr) {
+    for (const char* key : {"bos_token", "cls_token"}) roles.emplace_back(key, sp->token_to_id("<s>"));
+    roles.emplace_back("sep_token", sp->eos_id());
+    roles.emplace_back("mask_token", sp->token_to_id("<mask>"));
+  }
   for (const auto& [key, id] : roles) {
     const std::string name = f.special(key);
     if (!name.empty() && name != sp->id_to_token(id)) {
@@ -155,7 +185,7 @@ std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model) {
     }
   }
   for (const char* key : {"bos_token", "cls_token", "sep_token", "mask_token"}) {
-    if (!f.special(key).empty()) {
+    if (!xlmr && !f.special(key).empty()) {
       throw DataError(f.dir.string() + ": " + key + " '" + f.special(key) +
                       "' is not supported with a SentencePiece model (T5 has none)");
     }
@@ -225,19 +255,23 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::strin
     // tokenizer.json first: it states the casing and the template itself (AutoTokenizer's choice too).
     // T5's slow tokenizer file first: its tokenizer.json would be a Unigram model, which lwm reads only
     // through the SentencePiece library.
-    if (fs::exists(path / "spiece.model", ec)) return sentencepiece_folder(path / "spiece.model");
+    if (fs::exists(path / "spiece.model", ec)) return sentencepiece_folder(path / "spiece.model", family);
+    if (fs::exists(path / "sentencepiece.bpe.model", ec)) {
+      return sentencepiece_folder(path / "sentencepiece.bpe.model", family);
+    }
     if (fs::exists(path / "tokenizer.json", ec)) return tokenizer_json(path / "tokenizer.json", family);
     if (fs::exists(path / "vocab.txt", ec)) return vocab_txt(path / "vocab.txt");
     if (fs::exists(path / "vocab.json", ec) || fs::exists(path / "merges.txt", ec))
       return bpe_files(path / "vocab.json", path / "merges.txt", family);
     throw DataError(path.string() +
-                    ": directory holds none of spiece.model, tokenizer.json, vocab.txt, vocab.json + merges.txt");
+                    ": directory holds none of spiece.model, sentencepiece.bpe.model, tokenizer.json, vocab.txt, "
+                    "vocab.json + merges.txt");
   }
   const std::string name = path.filename().string();
   if (name == "vocab.json") return bpe_files(path, path.parent_path() / "merges.txt", family);
   if (name == "merges.txt") return bpe_files(path.parent_path() / "vocab.json", path, family);
   if (path.extension() == ".json") return tokenizer_json(path, family);
-  if (path.extension() == ".model") return sentencepiece_folder(path);
+  if (path.extension() == ".model") return sentencepiece_folder(path, family);
   return vocab_txt(path);
 }
 

@@ -129,6 +129,7 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     Module owner = ensure_path(root, name.substr(0, dot), cu);
     owner.register_parameter(name.substr(dot + 1), tensor.detach().clone(), /*is_buffer=*/false);
   }
+  root.register_attribute(kFamilyAttribute, c10::StringType::get(), to_string(spec.family));
   root.register_attribute("eps", c10::FloatType::get(), spec.norm_eps);
   root.register_attribute("dropout_p", c10::FloatType::get(), spec.dropout);
   if (options.hidden_mask) root.register_buffer("hidden_mask", torch::ones({spec.hidden}));

@@ -106,6 +106,7 @@ Weights module_weights(const torch::jit::Module& module) {
 
 // One factory per family, each defined in its own file under src/model/importers/.
 std::unique_ptr<FamilyImporter> make_bert_family_importer();
+std::unique_ptr<FamilyImporter> make_electra_importer();
 std::unique_ptr<FamilyImporter> make_gpt2_importer();
 std::unique_ptr<FamilyImporter> make_opt_importer();
 std::unique_ptr<FamilyImporter> make_t5_importer();
@@ -114,6 +115,7 @@ const std::vector<std::unique_ptr<FamilyImporter>>& family_importers() {
   static const std::vector<std::unique_ptr<FamilyImporter>> importers = [] {
     std::vector<std::unique_ptr<FamilyImporter>> v;
     v.push_back(make_bert_family_importer());
+    v.push_back(make_electra_importer());
     v.push_back(make_gpt2_importer());
     v.push_back(make_opt_importer());
     v.push_back(make_t5_importer());

@@ -10,7 +10,9 @@ std::string to_string(Family f) {
   switch (f) {
     case Family::Bert: return "bert";
     case Family::Roberta: return "roberta";
+    case Family::XlmRoberta: return "xlm-roberta";
     case Family::DistilBert: return "distilbert";
+    case Family::Electra: return "electra";
     case Family::Gpt2: return "gpt2";
     case Family::Opt: return "opt";
     case Family::T5: return "t5";
@@ -23,6 +25,7 @@ std::string to_string(Activation a) {
     case Activation::GeluErf: return "gelu";
     case Activation::GeluTanh: return "gelu_new";
     case Activation::Relu: return "relu";
+    case Activation::Tanh: return "tanh";
   }
   return "?";
 }
@@ -76,6 +79,7 @@ const std::vector<std::pair<const char*, std::string ParamNames::*>>& name_field
       {"embedding_norm", &ParamNames::embedding_norm},
       {"project_in", &ParamNames::project_in},
       {"project_out", &ParamNames::project_out},
+      {"embedding_project", &ParamNames::embedding_project},
       {"layer_prefix", &ParamNames::layer_prefix},
       {"query", &ParamNames::query},
       {"key", &ParamNames::key},
@@ -150,6 +154,7 @@ nlohmann::json ModelSpec::to_json() const {
           {"activation", to_string(activation)},
           {"positions", to_string(positions)},
           {"head", to_string(head)},
+          {"head_activation", to_string(head_activation)},
           {"forward_args", forward_args},
           {"returns_tuple", returns_tuple},
           {"output_key", output_key},
@@ -171,8 +176,8 @@ nlohmann::json ModelSpec::to_json() const {
 ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   // Keys that lwm has always written are required; later ones take their default when absent.
   ModelSpec s;
-  s.family = enum_from_string<Family>(j.at("family"), "family", Family::Bert, Family::Roberta, Family::DistilBert,
-                                      Family::Gpt2, Family::Opt, Family::T5);
+  s.family = enum_from_string<Family>(j.at("family"), "family", Family::Bert, Family::Roberta,
+                                      Family::XlmRoberta, Family::DistilBert, Family::Electra, Family::Gpt2, Family::Opt, Family::T5);
   s.hidden = j.at("hidden");
   s.vocab_size = j.at("vocab_size");
   s.max_positions = j.at("max_positions");
@@ -182,11 +187,15 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   s.norm_eps = j.at("norm_eps");
   s.dropout = j.value("dropout", s.dropout);
   s.activation = enum_from_string<Activation>(j.at("activation"), "activation", Activation::GeluErf,
-                                              Activation::GeluTanh, Activation::Relu);
+                                              Activation::GeluTanh, Activation::Relu, Activation::Tanh);
   s.positions = enum_from_string<PositionScheme>(j.at("positions"), "position scheme", PositionScheme::Absolute,
                                                  PositionScheme::PaddingOffset, PositionScheme::MaskOffset);
   s.head = enum_from_string<HeadType>(j.at("head"), "head", HeadType::PoolerClassifier, HeadType::RobertaClassifier,
                                       HeadType::PreClassifier, HeadType::LastToken, HeadType::LabelWords);
+  const Activation head_default = s.head == HeadType::PreClassifier ? Activation::Relu : Activation::Tanh;
+  s.head_activation = enum_from_string<Activation>(j.value("head_activation", to_string(head_default)),
+                                                   "head activation", Activation::GeluErf, Activation::GeluTanh,
+                                                   Activation::Relu, Activation::Tanh);
   s.norm = enum_from_string<NormPlacement>(j.value("norm", std::string("layernorm-post")), "norm",
                                            NormPlacement::Post, NormPlacement::Pre);
   s.causal = j.value("causal", false);
@@ -238,7 +247,7 @@ std::map<std::string, bool> projection_modules(const ModelSpec& spec) {
     }
   }
   for (const auto* m : {&spec.names.head_dense, &spec.names.head_out, &spec.names.project_in, &spec.names.project_out,
-                        &spec.names.lm_head}) {
+                        &spec.names.embedding_project, &spec.names.lm_head}) {
     if (!m->empty()) out[*m] = false;
   }
   return out;

@@ -51,6 +51,7 @@ std::string activation_code(Activation a, const std::string& x) {
     case Activation::GeluErf: return "torch.gelu(" + x + ")";
     case Activation::GeluTanh: return "torch.gelu(" + x + ", approximate='tanh')";
     case Activation::Relu: return "torch.relu(" + x + ")";
+    case Activation::Tanh: return "torch.tanh(" + x + ")";
   }
   return x;
 }
@@ -106,15 +107,17 @@ struct Writer {
   }
 
   // The spec's norm (LayerNorm, or T5's RMS norm: no mean, no bias) of `x` by module `m`; with a hidden mask
-  // (BuildOptions::hidden_mask), the masked forms below.
-  std::string norm(const std::string& x, const std::string& m) const {
+  // (BuildOptions::hidden_mask), the masked forms below, unless the norm is not on the hidden-wide stream
+  // (`on_stream` false: ELECTRA's embedding norm, embedding_width wide, before embedding_project).
+  std::string norm(const std::string& x, const std::string& m, bool on_stream = true) const {
     const std::string w = self_path(m) + ".weight";
+    const bool mask = masked && on_stream;
     if (spec.norm_kind == NormKind::RmsNorm) {
-      if (masked) return "self.masked_rms_norm(" + x + ", " + w + ")";
+      if (mask) return "self.masked_rms_norm(" + x + ", " + w + ")";
       return "self.rms_norm(" + x + ", " + w + ")";
     }
     const std::string b = self_path(m) + ".bias";
-    if (masked) return "self.masked_norm(" + x + ", " + w + ", " + b + ")";
+    if (mask) return "self.masked_norm(" + x + ", " + w + ", " + b + ")";
     return "torch.layer_norm(" + x + ", [" + w + ".size(0)], " + w + ", " + b + ", self.eps)";
   }
 
@@ -257,9 +260,14 @@ struct Writer {
       s << "    x = x + torch.embedding(self." << n.token_type_embeddings << ".weight, token_type_ids)\n";
     }
     s << "    x = x + torch.embedding(self." << n.position_embeddings << ".weight, positions)\n";
-    if (!n.embedding_norm.empty()) s << "    x = " << norm("x", n.embedding_norm) << "\n";
-    s << "    x = torch.dropout(x, self.dropout_p, self.training)\n"
-      << "    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * " << kMaskFill << "\n";
+    const bool projected = !n.embedding_project.empty();
+    if (!n.embedding_norm.empty()) s << "    x = " << norm("x", n.embedding_norm, !projected) << "\n";
+    s << "    x = torch.dropout(x, self.dropout_p, self.training)\n";
+    if (projected) {
+      // ELECTRA: the stream starts here; a pruned hidden dimension starts at zero, as in the shrunk model.
+      s << "    x = " << linear("x", n.embedding_project) << (masked ? " * self.hidden_mask" : "") << "\n";
+    }
+    s << "    mask_bias = (1.0 - attention_mask.to(x.dtype)).unsqueeze(1).unsqueeze(2) * " << kMaskFill << "\n";
     if (spec.causal) {
       // Query i sees keys 0..i: a [T, T] bias, finfo.min where key > query, broadcast over batch and heads.
       s << "    order = torch.cumsum(torch.ones_like(input_ids[0]), 0)\n"
@@ -298,16 +306,16 @@ struct Writer {
     }
     switch (spec.head) {
       case HeadType::PoolerClassifier:
-        s << "    pooled = torch.tanh(" << linear("first", n.head_dense) << ")\n"
+        s << "    pooled = " << activation_code(spec.head_activation, linear("first", n.head_dense)) << "\n"
           << "    logits = " << linear("torch.dropout(pooled, self.dropout_p, self.training)", n.head_out) << "\n";
         break;
       case HeadType::RobertaClassifier:
         s << "    h = torch.dropout(first, self.dropout_p, self.training)\n"
-          << "    h = torch.tanh(" << linear("h", n.head_dense) << ")\n"
+          << "    h = " << activation_code(spec.head_activation, linear("h", n.head_dense)) << "\n"
           << "    logits = " << linear("torch.dropout(h, self.dropout_p, self.training)", n.head_out) << "\n";
         break;
       case HeadType::PreClassifier:
-        s << "    h = torch.relu(" << linear("first", n.head_dense) << ")\n"
+        s << "    h = " << activation_code(spec.head_activation, linear("first", n.head_dense)) << "\n"
           << "    logits = " << linear("torch.dropout(h, self.dropout_p, self.training)", n.head_out) << "\n";
         break;
       case HeadType::LastToken:

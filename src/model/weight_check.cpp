@@ -30,9 +30,9 @@ void check_weights(const ModelSpec& spec, const Weights& w) {
   auto proj = [&spec](int64_t out, int64_t in) {
     return spec.transposed_weights ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in};
   };
-  auto check_norm = [&](const std::string& prefix) {
-    check_shape(w, prefix + ".weight", {H});
-    if (layer_norm) check_shape(w, prefix + ".bias", {H});
+  auto check_norm = [&](const std::string& prefix, int64_t width) {
+    check_shape(w, prefix + ".weight", {width});
+    if (layer_norm) check_shape(w, prefix + ".bias", {width});
   };
   auto check_proj = [&](const std::string& prefix, int64_t out, int64_t in) {
     check_shape(w, prefix + ".weight", proj(out, in));
@@ -41,13 +41,20 @@ void check_weights(const ModelSpec& spec, const Weights& w) {
   check_shape(w, n.word_embeddings + ".weight", {spec.vocab_size, E});
   if (!n.project_in.empty()) check_shape(w, n.project_in + ".weight", {H, E});
   if (!n.project_out.empty()) check_shape(w, n.project_out + ".weight", {E, H});
-  if (!n.position_embeddings.empty()) {
-    check_shape(w, n.position_embeddings + ".weight", {spec.max_positions + spec.position_offset, H});
+  // The width positions, token types and the embedding norm are added at: E before ELECTRA's embedding_project,
+  // H after OPT's project_in.
+  const int64_t P = n.embedding_project.empty() ? H : E;
+  if (!n.embedding_project.empty()) {
+    check_shape(w, n.embedding_project + ".weight", {H, E});
+    check_shape(w, n.embedding_project + ".bias", {H});
   }
-  if (spec.type_vocab_size > 0) check_shape(w, n.token_type_embeddings + ".weight", {spec.type_vocab_size, H});
-  if (!n.embedding_norm.empty()) check_norm(n.embedding_norm);
-  if (!n.final_norm.empty()) check_norm(n.final_norm);
-  if (spec.encoder_decoder) check_norm(spec.decoder_names.final_norm);
+  if (!n.position_embeddings.empty()) {
+    check_shape(w, n.position_embeddings + ".weight", {spec.max_positions + spec.position_offset, P});
+  }
+  if (spec.type_vocab_size > 0) check_shape(w, n.token_type_embeddings + ".weight", {spec.type_vocab_size, P});
+  if (!n.embedding_norm.empty()) check_norm(n.embedding_norm, P);
+  if (!n.final_norm.empty()) check_norm(n.final_norm, H);
+  if (spec.encoder_decoder) check_norm(spec.decoder_names.final_norm, H);
   for (int l = 0; l < spec.num_layers(); ++l) {
     const auto& ln = spec.names_of(l);
     const auto& layer = spec.layers[l];
@@ -61,13 +68,13 @@ void check_weights(const ModelSpec& spec, const Weights& w) {
     check_proj(spec.layer_path(l) + "." + ln.ffn_in, F, H);
     if (!ln.ffn_gate.empty()) check_proj(spec.layer_path(l) + "." + ln.ffn_gate, F, H);
     check_proj(spec.layer_path(l) + "." + ln.ffn_out, H, F);
-    check_norm(spec.layer_path(l) + "." + ln.attn_norm);
-    check_norm(spec.layer_path(l) + "." + ln.ffn_norm);
+    check_norm(spec.layer_path(l) + "." + ln.attn_norm, H);
+    check_norm(spec.layer_path(l) + "." + ln.ffn_norm, H);
     if (layer.decoder) {
       const int64_t C = layer.cross_heads * layer.head_dim;
       for (const auto* m : {&ln.cross_query, &ln.cross_key, &ln.cross_value}) check_proj(spec.layer_path(l) + "." + *m, C, H);
       check_proj(spec.layer_path(l) + "." + ln.cross_out, H, C);
-      check_norm(spec.layer_path(l) + "." + ln.cross_norm);
+      check_norm(spec.layer_path(l) + "." + ln.cross_norm, H);
     }
     if (!ln.relative_bias.empty()) {
       const std::string table = ln.layer_prefix + "0." + ln.relative_bias + ".weight";

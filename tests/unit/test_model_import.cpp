@@ -1,10 +1,11 @@
-// Import of BERT-family TorchScript files into a ModelSpec, and the faithfulness of the native rebuild.
+// Import of BERT-family and ELECTRA TorchScript files into a ModelSpec, and the faithfulness of the native rebuild.
 #include <gtest/gtest.h>
 
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/versions.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 
@@ -23,6 +24,8 @@ struct Case {
   double eps;
   int type_vocab;
   std::vector<std::string> forward_args;
+  Activation head_activation = Activation::Tanh;  // after head_dense
+  int embedding_width = 64;                       // ELECTRA: embedding_size (64: no embeddings_project)
 };
 
 class ModelImport : public ::testing::TestWithParam<Case> {};
@@ -38,6 +41,9 @@ TEST_P(ModelImport, SpecMatchesExportAndRebuildIsFaithful) {
   EXPECT_EQ(m.spec.vocab_size, 30522);
   EXPECT_EQ(m.spec.num_labels, 2);
   EXPECT_EQ(m.spec.type_vocab_size, c.type_vocab);
+  EXPECT_EQ(m.spec.embedding_width, c.embedding_width);
+  EXPECT_EQ(m.spec.names.embedding_project.empty(), c.embedding_width == 64);
+  EXPECT_EQ(m.spec.head_activation, c.head_activation);
   EXPECT_DOUBLE_EQ(m.spec.norm_eps, c.eps);
   EXPECT_EQ(m.spec.activation, Activation::GeluErf);
   EXPECT_EQ(m.spec.forward_args, c.forward_args);
@@ -61,12 +67,29 @@ INSTANTIATE_TEST_SUITE_P(
                            {"input_ids", "attention_mask", "token_type_ids"}},
                       Case{"roberta", "sdpa", "", Family::Roberta, 1e-5, 1, {"input_ids", "attention_mask"}},
                       Case{"roberta", "eager", "", Family::Roberta, 1e-5, 1, {"input_ids", "attention_mask"}},
-                      Case{"distilbert", "sdpa", "", Family::DistilBert, 1e-12, 0, {"input_ids", "attention_mask"}},
+                      // XLM-R: RoBERTa's names; the class name tells the family.
+                      Case{"xlm-roberta", "sdpa", "", Family::XlmRoberta, 1e-5, 1, {"input_ids", "attention_mask"}},
+                      Case{"xlm-roberta", "eager", "", Family::XlmRoberta, 1e-5, 1, {"input_ids", "attention_mask"}},
+                      Case{"distilbert", "sdpa", "", Family::DistilBert, 1e-12, 0, {"input_ids", "attention_mask"},
+                           Activation::Relu},
                       Case{"distilbert", "eager", "", Family::DistilBert, 1e-12, 0,
-                           {"input_ids", "attention_mask"}}),
+                           {"input_ids", "attention_mask"}, Activation::Relu},
+                      // ELECTRA: embedding_size 32 (the export's default, hidden / 2) through embeddings_project,
+                      // or 64 (= hidden: no projection); GELU classifier head.
+                      Case{"electra", "sdpa", "", Family::Electra, 1e-12, 2, {"input_ids", "attention_mask"},
+                           Activation::GeluErf, 32},
+                      Case{"electra", "eager", "", Family::Electra, 1e-12, 2, {"input_ids", "attention_mask"},
+                           Activation::GeluErf, 32},
+                      Case{"electra", "sdpa", "--token-types", Family::Electra, 1e-12, 2,
+                           {"input_ids", "attention_mask", "token_type_ids"}, Activation::GeluErf, 32},
+                      Case{"electra", "sdpa", "--embedding-size 64", Family::Electra, 1e-12, 2,
+                           {"input_ids", "attention_mask"}, Activation::GeluErf, 64}),
     [](const auto& info) {
-      std::string n = info.param.family + "_" + info.param.mode + (info.param.args.empty() ? "" : "_tokentypes");
-      return n;
+      const auto& a = info.param.args;
+      std::string family = info.param.family;
+      std::replace(family.begin(), family.end(), '-', '_');
+      return family + "_" + info.param.mode +
+             (a.empty() ? "" : a == "--token-types" ? "_tokentypes" : "_unprojected");
     });
 
 TEST(ModelFaithfulness, WrongSpecIsRefused) {
@@ -85,6 +108,21 @@ TEST(ModelFaithfulness, RebuildDoesNotShareWeightsWithTeacher) {
   auto native = build_module(m.spec, m.weights);
   for (auto p : native.parameters()) p.detach().zero_();
   EXPECT_GT(m.module.attr("classifier").toModule().attr("weight").toTensor().abs().sum().item<double>(), 0.0);
+}
+
+// XLM-R has RoBERTa's names: a model lwm builds records its family, so a student stays an XLM-R (and keeps
+// reading its SentencePiece vocabulary) when imported again.
+TEST(ModelFaithfulness, ARebuiltXlmRobertaImportsAsXlmRoberta) {
+  ImportedModel m = import_model(test::reference_model("xlm-roberta", "sdpa"));
+  ASSERT_EQ(m.spec.family, Family::XlmRoberta);
+  const auto path = test::models_dir() / "xlm-roberta-rebuilt.pt";
+  build_module(m.spec, m.weights).save(path.string());
+  EXPECT_EQ(import_model(path).spec.family, Family::XlmRoberta);
+  // A RoBERTa rebuilt stays a RoBERTa.
+  ImportedModel r = import_model(test::reference_model("roberta", "sdpa"));
+  const auto roberta_path = test::models_dir() / "roberta-rebuilt-family.pt";
+  build_module(r.spec, r.weights).save(roberta_path.string());
+  EXPECT_EQ(import_model(roberta_path).spec.family, Family::Roberta);
 }
 
 TEST(ModelFaithfulness, SavedRebuildReloadsWithSameOutputs) {

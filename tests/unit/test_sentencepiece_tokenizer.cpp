@@ -286,5 +286,115 @@ TEST(TokenizerSavedFolder, SentencePieceRefusesWhatItCannotHonour) {
                       "extra_ids 1 but <extra_id_4> is listed");
 }
 
+// ---- XLM-RoBERTa's layout (fairseq's numbering) --------------------------------------------------------------
+// tests/data/tokenizer/xlm-roberta/sentencepiece.bpe.model: the T5 model's training with <unk> 0, <s> 1, </s> 2,
+// so spm_encode gives the same ids as above for these texts; XLMRobertaTokenizer numbers piece i as i + 1 and
+// spm's <unk> (0) as 3. (Checked against transformers on 8,543 texts in test_tokenizer_parity.cpp.)
+
+fs::path xlmr_path() {
+  return test::source_dir() / "tests" / "data" / "tokenizer" / "xlm-roberta" / "sentencepiece.bpe.model";
+}
+
+SentencePieceLayout layout_of(const std::unique_ptr<Tokenizer>& t) {
+  const auto* sp = dynamic_cast<const SentencePieceTokenizer*>(t.get());
+  if (sp == nullptr) throw std::runtime_error("not a SentencePiece tokenizer");
+  return sp->layout();
+}
+
+TEST(SentencePieceXlmRoberta, FairseqNumberingAndTemplate) {
+  const auto tok = load_tokenizer(xlmr_path(), "xlm-roberta");
+  const auto& sp = dynamic_cast<const SentencePieceTokenizer&>(*tok);
+  EXPECT_EQ(sp.layout(), SentencePieceLayout::XlmRoberta);
+  EXPECT_EQ(tok->vocab_size(), 8002);  // 8000 pieces, <pad> and <mask> added
+  EXPECT_EQ(tok->pad_id(), 1);
+  EXPECT_EQ(sp.eos_id(), 2);
+  EXPECT_EQ(sp.unk_id(), 3);
+  const std::pair<const char*, int64_t> tokens[] = {{"<s>", 0},      {"<pad>", 1},    {"</s>", 2},
+                                                    {"<unk>", 3},    {"<mask>", 8001}, {"\xE2\x96\x81the", 4},
+                                                    {"\xE2\x96\x81hide", 3079}};
+  for (const auto& [token, id] : tokens) {
+    EXPECT_EQ(sp.token_to_id(token), id) << token;
+    EXPECT_EQ(sp.id_to_token(id), token) << id;
+  }
+  EXPECT_EQ(sp.token_to_id("no-such-piece"), -1);
+  EXPECT_THROW(sp.id_to_token(8002), std::out_of_range);
+
+  // spm_encode's ids + 1; its <unk> (0) is 3.
+  EXPECT_EQ(tok->encode("hide new secretions from the parental units", "", 0).ids,
+            (Ids{0, 3079, 112, 2098, 517, 5, 49, 4, 2703, 117, 3821, 5, 2}));
+  EXPECT_EQ(tok->encode("h\xC3\xA9llo \xE2\x9C\x93 \xE6\x97\xA5\xE6\x9C\xAC", "", 0).ids,
+            (Ids{0, 474, 2184, 200, 142, 22, 3, 22, 3, 2}));
+  // <s> A </s> </s> B </s>, type ids 0.
+  const Encoding pair = tok->encode("the movie", "is terrible and boring", 0);
+  EXPECT_EQ(pair.ids, (Ids{0, 4, 27, 2, 2, 14, 1098, 8, 493, 2}));
+  EXPECT_EQ(pair.type_ids, Ids(10, 0));
+  // Four specials count towards max_length; longest first (A 4 -> 2 tokens, then B on the tie).
+  EXPECT_EQ(tok->encode("is terrible and boring", "the movie", 7).ids, (Ids{0, 14, 1098, 2, 2, 4, 2}));
+  EXPECT_EQ(tok->encode("the movie", "", 3).ids, (Ids{0, 4, 2}));
+  EXPECT_THROW(tok->encode("the movie", "", 1), UsageError);
+  // Its specials written in the text are kept whole.
+  EXPECT_EQ(tok->encode("<mask> the movie </s>", "", 0).ids, (Ids{0, 8001, 4, 27, 2, 2}));
+}
+
+TEST(SentencePieceXlmRoberta, TheModelFamilyPicksTheLayout) {
+  // A RoBERTa-layout model with a SentencePiece vocabulary is an XLM-R; with no family, XLM-R's file name.
+  EXPECT_EQ(layout_of(load_tokenizer(xlmr_path(), "roberta")), SentencePieceLayout::XlmRoberta);
+  EXPECT_EQ(layout_of(load_tokenizer(xlmr_path(), "")), SentencePieceLayout::XlmRoberta);
+  EXPECT_EQ(layout_of(load_tokenizer(xlmr_path().parent_path(), "xlm-roberta")), SentencePieceLayout::XlmRoberta);
+  EXPECT_EQ(layout_of(load_tokenizer(model_path(), "")), SentencePieceLayout::T5);
+  EXPECT_EQ(layout_of(load_tokenizer(model_path(), "t5")), SentencePieceLayout::T5);
+  // spm_train's default ids (no_pad.model: <unk> 0, <s> 1, </s> 2) are XLM-R's: T5 refuses that model, XLM-R
+  // reads it.
+  EXPECT_EQ(load_tokenizer(model_path().parent_path() / "no_pad.model", "roberta")->vocab_size(), 22);
+  auto expect_refused = [](const fs::path& path, const std::string& family, const std::string& fragment) {
+    try {
+      load_tokenizer(path, family);
+      ADD_FAILURE() << "no DataError for " << path << " with family " << family;
+    } catch (const DataError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    }
+  };
+  // T5's model has <pad> first: not XLM-R's layout. WordPiece and BPE families: the wrong file.
+  expect_refused(model_path(), "xlm-roberta", "not an XLM-RoBERTa SentencePiece model");
+  expect_refused(xlmr_path(), "gpt2", "cannot serve a gpt2 model");
+  expect_refused(xlmr_path(), "bert", "cannot serve a bert model");
+  expect_refused(test::shared_data() / "vocab" / "gpt2" / "vocab.json", "xlm-roberta", "XLM-RoBERTa uses SentencePiece");
+}
+
+TEST(TokenizerSavedFolder, XlmRobertaFolderChecksItsSpecialTokenNames) {
+  {  // transformers 4's save_pretrained: the five specials under their own names and ids.
+    SavedFolder f;
+    f.copy(xlmr_path());
+    f.write_json("special_tokens_map.json", {{"bos_token", "<s>"}, {"cls_token", "<s>"}, {"eos_token", "</s>"},
+                                             {"sep_token", "</s>"}, {"unk_token", "<unk>"}, {"pad_token", "<pad>"},
+                                             {"mask_token", "<mask>"}});
+    f.write_json("tokenizer_config.json",
+                 {{"model_max_length", 512},
+                  {"added_tokens_decoder",
+                   {{"0", {{"content", "<s>"}, {"special", true}}},
+                    {"1", {{"content", "<pad>"}, {"special", true}}},
+                    {"2", {{"content", "</s>"}, {"special", true}}},
+                    {"3", {{"content", "<unk>"}, {"special", true}}},
+                    {"8001", {{"content", "<mask>"}, {"special", true}, {"lstrip", true}}}}}});
+    const auto tok = load_tokenizer(f.dir, "xlm-roberta");
+    EXPECT_EQ(tok->vocab_size(), 8002);
+    EXPECT_EQ(tok->model_max_length(), 512);
+  }
+  {
+    SavedFolder f;
+    f.copy(xlmr_path());
+    f.write_json("special_tokens_map.json", {{"mask_token", "[MASK]"}});
+    expect_folder_error(f, "mask_token '[MASK]' is not the model's own piece '<mask>'", "xlm-roberta");
+  }
+  {
+    SavedFolder f;
+    f.copy(xlmr_path());
+    f.write_json("tokenizer_config.json", {{"extra_ids", 10}});
+    expect_folder_error(f, "an XLM-RoBERTa tokenizer has none", "xlm-roberta");
+  }
+}
+
 }  // namespace
 }  // namespace lwm

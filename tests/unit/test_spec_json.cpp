@@ -2,6 +2,8 @@
 // spec only as this JSON), and a spec JSON written before a field existed reads with the field's default.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "lwm/model/importer.h"
 #include "lwm/model/spec.h"
 #include "test_support.h"
@@ -42,6 +44,8 @@ TEST_P(SpecJson, EveryFieldSurvivesTheRoundTrip) {
 INSTANTIATE_TEST_SUITE_P(Families, SpecJson,
                          ::testing::Values(Export{"bert_token_types", "bert", "--token-types"},
                                            Export{"roberta", "roberta", ""}, Export{"distilbert", "distilbert", ""},
+                                           Export{"electra_projected", "electra", ""},
+                                           Export{"xlm_roberta", "xlm-roberta", ""},
                                            Export{"gpt2_before_first_pad", "gpt2", "--pooling before-first-pad"},
                                            Export{"gpt2_lm", "gpt2", "--head lm --clone-tied"},
                                            Export{"opt_projections", "opt", "--word-embed-proj-dim 32"},
@@ -69,6 +73,8 @@ TEST(SpecJson, NonDefaultValuesOfEveryFieldSurvive) {
   s.activation = Activation::Relu;
   s.positions = PositionScheme::MaskOffset;
   s.head = HeadType::LabelWords;
+  s.head_activation = Activation::GeluTanh;
+  s.names.embedding_project = "electra.embeddings_project";
   s.norm = NormPlacement::Pre;
   s.causal = true;
   s.position_offset = 2;
@@ -108,7 +114,7 @@ TEST(SpecJson, AnOlderSpecWithoutTheNewKeysReadsWithTheirDefaults) {
   nlohmann::json j = s.to_json();
   for (const char* key : {"pooling", "dropout", "names", "decoder_names", "encoder_decoder", "norm_kind",
                           "linear_bias", "attention_scaling", "relative_buckets", "relative_max_distance",
-                          "output_scale", "decoder_start_token_id", "label_tokens", "output_key"}) {
+                          "output_scale", "decoder_start_token_id", "label_tokens", "output_key", "head_activation"}) {
     ASSERT_TRUE(j.contains(key)) << key;
     j.erase(key);
   }
@@ -119,6 +125,15 @@ TEST(SpecJson, AnOlderSpecWithoutTheNewKeysReadsWithTheirDefaults) {
   EXPECT_TRUE(back.label_tokens.empty());
   EXPECT_EQ(back.hidden, 8);
   EXPECT_EQ(back.layers, s.layers);
+  // head_activation, added with ELECTRA: the head type's own (relu for DistilBERT's pre_classifier, else tanh).
+  for (const auto& [head, activation] : {std::pair{HeadType::PreClassifier, Activation::Relu},
+                                         std::pair{HeadType::PoolerClassifier, Activation::Tanh},
+                                         std::pair{HeadType::RobertaClassifier, Activation::Tanh}}) {
+    nlohmann::json old = j;
+    old.erase("head_activation");
+    old["head"] = to_string(head);
+    EXPECT_EQ(ModelSpec::from_json(old).head_activation, activation) << to_string(head);
+  }
   // An unknown rule is an error, not a silent default.
   j["pooling"] = "leftmost";
   EXPECT_THROW(ModelSpec::from_json(j), std::invalid_argument);

@@ -191,7 +191,7 @@ void expect_load_error(const std::string& path, const std::string& fragment) {
 
 TEST(TokenizerLoad, MissingOrMalformedFilesAreDataErrors) {
   expect_load_error(data_file("tokenizer/nope"), "no such");
-  expect_load_error(data_file("tokenizer/empty_dir"), "holds none of spiece.model, tokenizer.json, vocab.txt");
+  expect_load_error(data_file("tokenizer/empty_dir"), "holds none of spiece.model, sentencepiece.bpe.model, tokenizer.json, vocab.txt");
   expect_load_error(data_file("tokenizer/empty_vocab.txt"), "empty vocabulary");
   expect_load_error(data_file("tokenizer/no_unk_vocab.txt"), "'[UNK]' is not in the vocabulary");
   expect_load_error(data_file("tokenizer/broken.json"), "invalid JSON");

@@ -5,7 +5,7 @@
 //
 // Pairs are truncated as HF's `tokenizers` does ("longest_first": the spare token of an odd budget goes to
 // the longer text, B on a tie; include/lwm/data/tokenizer.h), which every transformers 5 tokenizer runs.
-// Two classes of difference are expected, T5 only, each counted exactly. The first: U+0085 (NEL) in the text. HF's T5Tokenizer (transformers 5: a `tokenizers`
+// Two classes of difference are expected, SentencePiece (T5, XLM-R) only, each counted exactly. The first: U+0085 (NEL) in the text. HF's T5Tokenizer (transformers 5: a `tokenizers`
 // Unigram after a WhitespaceSplit pre-tokenizer) takes it for whitespace, as Rust's char::is_whitespace
 // does, and drops it; SentencePiece itself (lwm, spm_encode, and transformers 4's Python T5Tokenizer)
 // encodes it as <unk>. Explained only when lwm, given the text with each U+0085 written as a space,
@@ -52,7 +52,7 @@ struct Record {
 struct Counts {
   size_t texts = 0, pairs = 0, truncated = 0;
   size_t nel = 0;           // explained: lwm == HF once U+0085 is written as a space
-  size_t tie = 0;           // explained: equally good SentencePiece segmentations (T5)
+  size_t tie = 0;           // explained: equally good SentencePiece segmentations (T5, XLM-R)
   size_t unexplained = 0;   // any other difference in ids
   size_t type_ids_bad = 0;  // ids equal, type ids not
   std::string first_failures;
@@ -153,16 +153,23 @@ class TokenizerParity : public ::testing::Test {
     const Ids la = sp.token_ids(r.a), lb = r.b.empty() ? Ids{} : sp.token_ids(r.b);
     if (!equal_alternatives(la, *r.a_ids, meta)) return false;
     if (!r.b.empty() && (!r.b_ids || !equal_alternatives(lb, *r.b_ids, meta))) return false;
-    // e = la[:na] </s> (lb[:nb] </s>): put HF's ids in place of lwm's, position for position.
+    // T5: e = la[:na] </s> (lb[:nb] </s>); XLM-R: e = <s> la[:na] </s> (</s> lb[:nb] </s>). Put HF's ids in
+    // place of lwm's, position for position.
+    const bool xlmr = sp.layout() == SentencePieceLayout::XlmRoberta;
+    const size_t start = xlmr ? 1 : 0, between = xlmr ? 2 : 1;
     Ids mapped = e.ids;
     size_t na = 0;
-    while (na < e.ids.size() && na < la.size() && e.ids[na] == la[na]) mapped[na] = (*r.a_ids)[na], ++na;
-    if (na == e.ids.size() || e.ids[na] != sp.eos_id()) return false;
+    while (start + na < e.ids.size() && na < la.size() && e.ids[start + na] == la[na]) {
+      mapped[start + na] = (*r.a_ids)[na];
+      ++na;
+    }
+    const size_t end_a = start + na;
+    if (end_a == e.ids.size() || e.ids[end_a] != sp.eos_id()) return false;
     if (!r.b.empty()) {
       if (e.ids.back() != sp.eos_id()) return false;
-      for (size_t k = 0; na + 1 + k < e.ids.size() - 1; ++k) {
-        if (k >= lb.size() || e.ids[na + 1 + k] != lb[k]) return false;
-        mapped[na + 1 + k] = (*r.b_ids)[k];
+      for (size_t k = 0; end_a + between + k < e.ids.size() - 1; ++k) {
+        if (k >= lb.size() || e.ids[end_a + between + k] != lb[k]) return false;
+        mapped[end_a + between + k] = (*r.b_ids)[k];
       }
     }
     return mapped == r.ids;
@@ -235,8 +242,8 @@ class TokenizerParity : public ::testing::Test {
     EXPECT_GE(c.truncated, 1000u);
     EXPECT_EQ(c.unexplained, 0u) << "first differences:\n" << c.first_failures;
     EXPECT_EQ(c.type_ids_bad, 0u);
-    EXPECT_EQ(c.nel, nel);  // texts with U+0085 that HF drops as whitespace (T5 only)
-    EXPECT_EQ(c.tie, tie);  // equally good SentencePiece segmentations (T5 only)
+    EXPECT_EQ(c.nel, nel);  // texts with U+0085 that HF drops as whitespace (SentencePiece only)
+    EXPECT_EQ(c.tie, tie);  // equally good SentencePiece segmentations (SentencePiece only)
   }
 
   static fs::path vocab(const std::string& rel) { return test::shared_data() / "vocab" / rel; }
@@ -256,6 +263,13 @@ TEST_F(TokenizerParity, OptTemplateOnGpt2Bpe) { check("opt", vocab("gpt2/vocab.j
 
 TEST_F(TokenizerParity, T5SentencePiece) {
   check("t5", test::source_dir() / "tests" / "data" / "tokenizer" / "t5" / "spiece.model", "t5", 8, 27);
+}
+
+// XLM-R: fairseq's numbering and <s> A </s></s> B </s> over a SentencePiece model (XLMRobertaTokenizer).
+TEST_F(TokenizerParity, XlmRobertaSentencePiece) {
+  check("xlm-roberta",
+        test::source_dir() / "tests" / "data" / "tokenizer" / "xlm-roberta" / "sentencepiece.bpe.model",
+        "xlm-roberta", 8, 26);
 }
 
 }  // namespace

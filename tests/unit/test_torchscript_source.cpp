@@ -67,7 +67,7 @@ TEST_P(TorchScriptSourcePerFamily, MatchesItsSnapshot) {
 
 INSTANTIATE_TEST_SUITE_P(TorchScriptSource, TorchScriptSourcePerFamily,
                          ::testing::Values(Family{"bert", ""}, Family{"roberta", ""}, Family{"distilbert", ""},
-                                           Family{"gpt2", "--vocab 50257"}, Family{"opt", "--vocab 50257"},
+                                           Family{"electra", ""}, Family{"gpt2", "--vocab 50257"}, Family{"opt", "--vocab 50257"},
                                            Family{"t5", "--vocab 8000"}),
                          [](const auto& info) { return std::string(info.param.family); });
 
@@ -78,6 +78,9 @@ TEST(TorchScriptSource, HiddenMaskAndInt8MatchTheirSnapshots) {
   SourceOptions masked;
   masked.hidden_mask = true;
   expect_snapshot("bert-hidden-mask", all_sources(bert, masked));
+  // ELECTRA: the embedding norm is embedding_width wide (not masked); the stream is masked from
+  // embeddings_project on.
+  expect_snapshot("electra-hidden-mask", all_sources(spec_of("electra", ""), masked));
 
   SourceOptions int8;
   for (const auto& [m, transposed] : projection_modules(bert)) {

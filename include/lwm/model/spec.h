@@ -10,8 +10,11 @@
 
 namespace lwm {
 
-enum class Family { Bert, Roberta, DistilBert, Gpt2, Opt, T5 };
-enum class Activation { GeluErf, GeluTanh, Relu };
+// XlmRoberta: RoBERTa's module tree and names (XLMRobertaForSequenceClassification's base_model_prefix is
+// "roberta") with a SentencePiece vocabulary in fairseq's numbering (lwm/data/sentencepiece_tokenizer.h).
+enum class Family { Bert, Roberta, XlmRoberta, DistilBert, Electra, Gpt2, Opt, T5 };
+// gelu (erf, HF "gelu"), gelu_new (tanh approximation), relu, tanh (the BERT / RoBERTa classifier heads).
+enum class Activation { GeluErf, GeluTanh, Relu, Tanh };
 enum class PositionScheme {
   Absolute,        // position i for token i (BERT, DistilBERT, GPT-2)
   PaddingOffset,   // RoBERTa: non-padding tokens counted from pad_token_id + 1, padding at pad_token_id
@@ -23,7 +26,9 @@ enum class NormPlacement {
 };
 enum class HeadType {
   PoolerClassifier,   // BERT: pooler.dense + tanh on token 0, then classifier
-  RobertaClassifier,  // RoBERTa: classifier.dense + tanh + classifier.out_proj on token 0
+  // RoBERTa, ELECTRA: classifier.dense + head_activation (RoBERTa tanh, ElectraClassificationHead gelu) +
+  // classifier.out_proj on token 0, dropout before each projection.
+  RobertaClassifier,
   PreClassifier,      // DistilBERT: pre_classifier + ReLU on token 0, then classifier
   LastToken,          // GPT-2, OPT: head_out (no bias) on the last token that is not pad_token_id
   // T5 (encoder-decoder, text to text): rank classification. Each label is a word ("negative", "positive")
@@ -76,6 +81,9 @@ struct LayerSpec {
 struct ParamNames {
   std::string word_embeddings, position_embeddings, token_type_embeddings, embedding_norm;
   std::string project_in, project_out;  // OPT: Linear (no bias) between the embedding width and hidden
+  // ELECTRA (ElectraModel.embeddings_project): Linear (with bias) from the embedding width to hidden, after the
+  // embedding norm; word, position and token type embeddings and that norm are all embedding_width wide.
+  std::string embedding_project;
   std::string layer_prefix;  // "bert.encoder.layer."
   // Separate projections (query/key/value), or one fused Q|K|V module (GPT-2's attn.c_attn: output
   // blocks Q, K, V of width heads*head_dim each, head-major inside each block).
@@ -110,10 +118,13 @@ struct ModelSpec {
   Activation activation = Activation::GeluErf;
   PositionScheme positions = PositionScheme::Absolute;
   HeadType head = HeadType::PoolerClassifier;
+  // The activation after head_dense: tanh (BERT pooler, RoBERTa), relu (DistilBERT), gelu (ELECTRA). A spec JSON
+  // without the field (lwm before ELECTRA) means the head type's own: relu for PreClassifier, tanh otherwise.
+  Activation head_activation = Activation::Tanh;
   NormPlacement norm = NormPlacement::Post;
   bool causal = false;            // decoder self-attention: token i attends to tokens 0..i only
   int position_offset = 0;        // MaskOffset: added to every position (OPT: 2)
-  int embedding_width = 0;        // width of word_embeddings (== hidden unless project_in/out exist)
+  int embedding_width = 0;        // width of word_embeddings (== hidden unless project_in/out or embedding_project exist)
   // Weights of the layers' projections stored [in, out] (GPT-2's Conv1D) instead of Linear's [out, in].
   bool transposed_weights = false;
   bool head_out_bias = true;      // score of GPT-2/OPT has none
@@ -172,6 +183,10 @@ struct ModelSpec {
 
 // Name of the string attribute in which lwm stores a model's spec (as JSON) in files it writes.
 constexpr const char* kSpecAttribute = "lwm_spec";
+// Name of the string attribute in which every model lwm builds records its family (to_string(Family)): the
+// one fact an import cannot read from weights and graphs alike (XLM-R has RoBERTa's names; its HF class name
+// tells them apart in an export, and this attribute in an lwm student).
+constexpr const char* kFamilyAttribute = "lwm_family";
 
 // The modules (full dotted paths) the spec's sources use as projections (Linear layers, or GPT-2's Conv1D),
 // each with whether its weight is stored transposed ([in, out]): what int8 quantizes.

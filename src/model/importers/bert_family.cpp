@@ -1,4 +1,5 @@
-// BERT, RoBERTa and DistilBERT sequence classifiers, as Hugging Face names them.
+// BERT, RoBERTa (and XLM-RoBERTa, which has RoBERTa's names) and DistilBERT sequence classifiers, as Hugging
+// Face names them.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -46,6 +47,17 @@ Variant bert_variant(const std::string& root) {
   return {Family::Bert, n, "attention.self", 1e-12};
 }
 
+// XLM-R's classes keep RoBERTa's module tree and parameter names: the file's class name tells them apart
+// (XLMRobertaForSequenceClassification, in a traced or scripted export), or, in a model lwm wrote, the family
+// it recorded (spec.h, kFamilyAttribute).
+bool is_xlm_roberta(const torch::jit::Module& module) {
+  if (module.hasattr(kFamilyAttribute) && module.attr(kFamilyAttribute).isString()) {
+    return module.attr(kFamilyAttribute).toStringRef() == to_string(Family::XlmRoberta);
+  }
+  const auto name = module.type()->name();
+  return name && name->qualifiedName().find("XLMRoberta") != std::string::npos;
+}
+
 Variant distilbert_variant() {
   ParamNames n;
   n.word_embeddings = "distilbert.embeddings.word_embeddings";
@@ -69,7 +81,7 @@ class BertFamilyImporter : public FamilyImporter {
  public:
   std::string name() const override { return "bert-family"; }
   std::string signature() const override {
-    return "BERT 'bert.encoder.layer.N', RoBERTa 'roberta.encoder.layer.N', DistilBERT "
+    return "BERT 'bert.encoder.layer.N', RoBERTa and XLM-R 'roberta.encoder.layer.N', DistilBERT "
            "'distilbert.transformer.layer.N'";
   }
 
@@ -101,35 +113,14 @@ class BertFamilyImporter : public FamilyImporter {
     spec.head = v.family == Family::Bert      ? HeadType::PoolerClassifier
                 : v.family == Family::Roberta ? HeadType::RobertaClassifier
                                               : HeadType::PreClassifier;
+    spec.head_activation = v.family == Family::DistilBert ? Activation::Relu : Activation::Tanh;
 
-    const int num_layers = count_layers(w, n.layer_prefix);
-    for (int l = 0; l < num_layers; ++l) {
-      for (const auto* m : {&n.query, &n.key, &n.value, &n.attn_out, &n.attn_norm, &n.ffn_in, &n.ffn_out, &n.ffn_norm}) {
-        need(w, spec.layer_param(l, *m, "weight"));
-        need(w, spec.layer_param(l, *m, "bias"));
-      }
-      const int qk_width = static_cast<int>(need(w, spec.layer_param(l, n.query, "weight")).size(0));
-      const int heads = attention_heads_of(module, spec, l, v.attention_module, qk_width);
-      LayerSpec layer;
-      layer.heads = heads;
-      layer.head_dim = heads > 0 ? qk_width / heads : 0;
-      layer.ffn = static_cast<int>(need(w, spec.layer_param(l, n.ffn_in, "weight")).size(0));
-      spec.layers.push_back(layer);
-    }
-
+    read_post_ln_layers(module, w, spec, v.attention_module);
     spec.norm_eps = norm_eps(module, spec, v.default_eps);
-
-    auto layer0 = find_submodule(module, n.layer_prefix + "0");
-    auto act = activation_facts(*layer0);
-    if (!act.gelu_approximate.empty()) {
-      spec.activation = act.gelu_approximate.front() == "tanh" ? Activation::GeluTanh : Activation::GeluErf;
-    } else if (act.relu) {
-      spec.activation = Activation::Relu;
-    } else {
-      spdlog::warn("no activation found in the graph of layer 0; assuming erf GELU");
-    }
+    read_layer_activation(module, spec);
 
     if (v.family == Family::Roberta) {
+      if (is_xlm_roberta(module)) spec.family = Family::XlmRoberta;
       spec.positions = PositionScheme::PaddingOffset;
       const std::string embeddings_path = n.word_embeddings.substr(0, n.word_embeddings.rfind('.'));
       auto embeddings = find_submodule(module, embeddings_path);

@@ -141,6 +141,38 @@ void read_forward_signature(const torch::jit::Module& module, ModelSpec& spec) {
   spec.output_key = forward_output_key(module);
 }
 
+void read_post_ln_layers(const torch::jit::Module& module, const Weights& w, ModelSpec& spec,
+                         const std::string& attention_path) {
+  const auto& n = spec.names;
+  const int num_layers = count_layers(w, n.layer_prefix);
+  for (int l = 0; l < num_layers; ++l) {
+    for (const auto* m : {&n.query, &n.key, &n.value, &n.attn_out, &n.attn_norm, &n.ffn_in, &n.ffn_out, &n.ffn_norm}) {
+      need(w, spec.layer_param(l, *m, "weight"));
+      need(w, spec.layer_param(l, *m, "bias"));
+    }
+    const int qk_width = static_cast<int>(need(w, spec.layer_param(l, n.query, "weight")).size(0));
+    const int heads = attention_heads_of(module, spec, l, attention_path, qk_width);
+    LayerSpec layer;
+    layer.heads = heads;
+    layer.head_dim = heads > 0 ? qk_width / heads : 0;
+    layer.ffn = static_cast<int>(need(w, spec.layer_param(l, n.ffn_in, "weight")).size(0));
+    spec.layers.push_back(layer);
+  }
+}
+
+void read_layer_activation(const torch::jit::Module& module, ModelSpec& spec) {
+  auto layer0 = find_submodule(module, spec.names.layer_prefix + "0");
+  if (!layer0) throw ModelError("no module '" + spec.names.layer_prefix + "0'");
+  const auto act = activation_facts(*layer0);
+  if (!act.gelu_approximate.empty()) {
+    spec.activation = act.gelu_approximate.front() == "tanh" ? Activation::GeluTanh : Activation::GeluErf;
+  } else if (act.relu) {
+    spec.activation = Activation::Relu;
+  } else {
+    spdlog::warn("no activation found in the graph of layer 0; assuming erf GELU");
+  }
+}
+
 bool tied_copy(const Weights& w, const std::string& copy, const std::string& original) {
   auto a = w.find(copy), b = w.find(original);
   return a != w.end() && b != w.end() && a->second.sizes() == b->second.sizes() && torch::equal(a->second, b->second);

@@ -32,6 +32,16 @@ double norm_eps(const torch::jit::Module& module, const ModelSpec& spec, double 
 int attention_heads_of(const torch::jit::Module& module, const ModelSpec& spec, int layer,
                        const std::string& attention_path, int width);
 
+// The layers of a BERT-layout encoder (BERT, RoBERTa, DistilBERT, ELECTRA: separate q/k/v, post-LN, biases)
+// named by spec.names, into spec.layers: each module's weight and bias must exist; heads from the attention
+// module at `attention_path` (relative to a layer). ModelError naming what is missing.
+void read_post_ln_layers(const torch::jit::Module& module, const Weights& w, ModelSpec& spec,
+                         const std::string& attention_path);
+
+// spec.activation from the graph of layer 0: gelu (erf or tanh) or relu; erf GELU with a warning when none is
+// found.
+void read_layer_activation(const torch::jit::Module& module, ModelSpec& spec);
+
 // Whether parameter `copy` holds the same values as `original`: a tied weight that the export cloned
 // (Hugging Face's torchscript=True clones the tied LM head instead of sharing the embedding's tensor).
 bool tied_copy(const Weights& w, const std::string& copy, const std::string& original);
