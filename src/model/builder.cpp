@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "lwm/common/error.h"
+#include "lwm/model/label_words.h"
 #include "lwm/model/torchscript_source.h"
 #include "lwm/model/weight_check.h"
 
@@ -136,37 +137,10 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
   if (spec.encoder_decoder) {
     root.register_attribute("output_scale", c10::FloatType::get(), spec.output_scale);
     root.register_attribute("relative_attention_max_distance", c10::IntType::get(), spec.relative_max_distance);
-    if (!spec.label_tokens.empty()) {
-      // Decoder inputs [start, tokens but the last] (padded with the pad id) and targets (padded with -1).
-      size_t longest = 0;
-      for (const auto& t : spec.label_tokens) longest = std::max(longest, t.size());
-      const auto K = static_cast<int64_t>(spec.label_tokens.size()), L = static_cast<int64_t>(longest);
-      auto inputs = torch::full({K, L}, static_cast<int64_t>(spec.pad_token_id), torch::kLong);
-      auto targets = torch::full({K, L}, int64_t{-1}, torch::kLong);
-      for (int64_t k = 0; k < K; ++k) {
-        const auto& t = spec.label_tokens[k];
-        if (t.empty()) throw ModelError("cannot build the model: label " + std::to_string(k) + " has no tokens");
-        inputs[k][0] = spec.decoder_start_token_id;
-        for (size_t i = 0; i < t.size(); ++i) {
-          targets[k][static_cast<int64_t>(i)] = t[i];
-          if (i + 1 < t.size()) inputs[k][static_cast<int64_t>(i) + 1] = t[i];
-        }
-      }
-      root.register_buffer("label_inputs", inputs);
-      root.register_buffer("label_targets", targets);
-    }
-  } else if (spec.head == HeadType::LabelWords && !spec.label_tokens.empty()) {
-    // A decoder-only LM scores one next token per label: targets [labels, 1].
-    auto targets = torch::empty({static_cast<int64_t>(spec.label_tokens.size()), 1}, torch::kLong);
-    for (size_t k = 0; k < spec.label_tokens.size(); ++k) {
-      if (spec.label_tokens[k].size() != 1) {
-        throw ModelError("cannot build the model: a decoder-only language model scores one token per label, label " +
-                         std::to_string(k) + " has " + std::to_string(spec.label_tokens[k].size()));
-      }
-      targets[static_cast<int64_t>(k)][0] = spec.label_tokens[k][0];
-    }
-    root.register_buffer("label_targets", targets);
   }
+  const LabelWordBuffers label_words = label_word_buffers(spec);
+  if (label_words.inputs.defined()) root.register_buffer("label_inputs", label_words.inputs);
+  if (label_words.targets.defined()) root.register_buffer("label_targets", label_words.targets);
 
   const TorchScriptSource source(spec, sources);
   const auto helpers = source.helpers();
