@@ -15,6 +15,7 @@
 #include "hf_tokenizer_folder.h"
 #include "lwm/common/error.h"
 #include "lwm/common/read_file.h"
+#include "utf8.h"
 
 namespace fs = std::filesystem;
 
@@ -83,57 +84,8 @@ std::array<char32_t, 256> byte_to_code_point() {
   return m;
 }
 
-std::string utf8(char32_t c) {
-  std::string s;
-  if (c < 0x80) {
-    s += static_cast<char>(c);
-  } else if (c < 0x800) {
-    s += static_cast<char>(0xC0 | (c >> 6));
-    s += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    s += static_cast<char>(0xE0 | (c >> 12));
-    s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    s += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    s += static_cast<char>(0xF0 | (c >> 18));
-    s += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    s += static_cast<char>(0x80 | (c & 0x3F));
-  }
-  return s;
-}
-
-// Valid UTF-8 stays as it is; each invalid sequence becomes U+FFFD (PCRE2 in UTF mode needs valid input).
 bool is_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  int32_t i = 0, n = static_cast<int32_t>(s.size());
-  while (i < n) {
-    UChar32 c;
-    U8_NEXT(p, i, n, c);
-    if (c < 0) return false;
-  }
-  return true;
-}
-
-std::string replace_invalid_utf8(std::string_view s) {
-  std::string out;
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  int32_t i = 0, n = static_cast<int32_t>(s.size());
-  while (i < n) {
-    int32_t start = i;
-    UChar32 c;
-    U8_NEXT(p, i, n, c);
-    if (c < 0) {
-      out += "\xEF\xBF\xBD";
-    } else {
-      out.append(s.data() + start, static_cast<size_t>(i - start));
-    }
-  }
-  return out;
 }
 
 // Unicode White_Space (what tokenizers' lstrip/rstrip trim) of the code point ending/starting at k.
@@ -272,7 +224,7 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(Vocab vocab, const Merges& merges, 
 
   const auto cps = byte_to_code_point();
   for (size_t b = 0; b < 256; ++b) {
-    byte_symbol_[b] = utf8(cps[b]);
+    byte_symbol_[b] = utf8::encode(static_cast<UChar32>(cps[b]));
     code_point_byte_[cps[b]] = static_cast<uint8_t>(b);
     auto it = ids_.find(byte_symbol_[b]);
     byte_id_[b] = it == ids_.end() ? -1 : static_cast<int32_t>(it->second);
@@ -409,8 +361,8 @@ void ByteLevelBpeTokenizer::for_each_piece(std::string_view segment, Emit emit) 
     buffer.append(segment);
     segment = buffer;
   }
-  if (!is_ascii(segment) && !valid_utf8(segment)) {
-    buffer = replace_invalid_utf8(segment);
+  if (!is_ascii(segment) && !utf8::valid(segment)) {
+    buffer = utf8::replace_invalid(segment);
     segment = buffer;
   }
   thread_local MatchData match;

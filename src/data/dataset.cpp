@@ -10,6 +10,7 @@
 
 #include "lwm/common/error.h"
 #include "lwm/common/read_file.h"
+#include "utf8.h"
 
 namespace fs = std::filesystem;
 
@@ -52,39 +53,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Byte offset of the first invalid UTF-8 sequence in s, or npos (overlongs and surrogates are invalid).
-size_t invalid_utf8_at(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size(), i = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return std::string::npos;
-}
-
 // Everything that turns fields into Examples, with file:line messages.
 class Reader {
  public:
@@ -105,7 +73,7 @@ class Reader {
   bool full() const { return limit_ > 0 && examples_.size() >= limit_; }
 
   void check_utf8(size_t line, std::string_view s) const {
-    size_t at = invalid_utf8_at(s);
+    size_t at = utf8::first_invalid(s);
     if (at != std::string::npos)
       fail(line, "invalid UTF-8 at byte " + std::to_string(at + 1) + " of the line");
   }

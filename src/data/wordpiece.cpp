@@ -13,6 +13,7 @@
 #include "hf_tokenizer_folder.h"
 #include "lwm/common/error.h"
 #include "lwm/common/read_file.h"
+#include "utf8.h"
 
 namespace fs = std::filesystem;
 
@@ -511,10 +512,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_file(const fs
     if (token.find('\0') != std::string::npos) {
       throw DataError(path.string() + ":" + std::to_string(line) + ": a NUL byte: this is not a vocab.txt");
     }
-    icu::UnicodeString check = icu::UnicodeString::fromUTF8(token);
-    std::string round;
-    check.toUTF8String(round);
-    if (round != token) throw DataError(path.string() + ":" + std::to_string(line) + ": invalid UTF-8");
+    if (!utf8::valid(token)) throw DataError(path.string() + ":" + std::to_string(line) + ": invalid UTF-8");
     vocab.push_back(std::move(token));
     pos = end + 1;
   }
