@@ -10,7 +10,7 @@
 
 #include "lwm/common/error.h"
 #include "lwm/common/read_file.h"
-#include "utf8.h"
+#include "lwm/data/utf8.h"
 
 namespace fs = std::filesystem;
 

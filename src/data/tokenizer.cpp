@@ -111,7 +111,7 @@ std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model, const std
   const bool xlmr = layout == SentencePieceLayout::XlmRoberta;
   const hf_folder::Folder f = hf_folder::read(model.parent_path());
   const std::string added_file = (f.dir / "added_tokens.json").string();
-  if (f.flag("legacy") == false)
+  if (!xlmr && f.flag("legacy") == false)
     hf_folder::refuse(f, "legacy", "lwm encodes as T5Tokenizer's legacy mode, which t5-* checkpoints use");
   if (f.config.contains("sp_model_kwargs") && !f.config["sp_model_kwargs"].is_null() &&
       !(f.config["sp_model_kwargs"].is_object() && f.config["sp_model_kwargs"].empty())) {

@@ -13,7 +13,7 @@
 #include "hf_tokenizer_folder.h"
 #include "lwm/common/error.h"
 #include "lwm/common/read_file.h"
-#include "utf8.h"
+#include "lwm/data/utf8.h"
 
 namespace fs = std::filesystem;
 

@@ -67,7 +67,8 @@ class SentencePieceTokenizer : public Tokenizer {
   std::string kind() const override { return "sentencepiece"; }
   SentencePieceLayout layout() const { return layout_; }
 
-  // A decoder target (label) as T5 trains on it: the text's ids + </s>, e.g. "positive" -> [.., 1].
+  // A decoder target (label) as T5 trains on it: the text's ids + </s>, e.g. "positive" -> [.., 1]. (T5 only:
+  // in XLM-R's layout, which has no decoder, it is encode(text)'s <s> text </s>.)
   // max_length > 0 truncates the text so that ids + </s> fit (UsageError when max_length < 1).
   std::vector<int64_t> encode_target(const std::string& text, int max_length = 0) const;
 
