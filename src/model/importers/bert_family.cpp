@@ -1,10 +1,5 @@
 // BERT, RoBERTa (and XLM-RoBERTa, which has RoBERTa's names) and DistilBERT sequence classifiers, as Hugging
 // Face names them.
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <set>
-
 #include "lwm/common/error.h"
 #include "lwm/model/graph_facts.h"
 #include "lwm/model/importer.h"
@@ -115,7 +110,7 @@ class BertFamilyImporter : public FamilyImporter {
                                               : HeadType::PreClassifier;
     spec.head_activation = v.family == Family::DistilBert ? Activation::Relu : Activation::Tanh;
 
-    read_post_ln_layers(module, w, spec, v.attention_module);
+    read_separate_qkv_layers(module, w, spec, v.attention_module);
     spec.norm_eps = norm_eps(module, spec, v.default_eps);
     read_layer_activation(module, spec);
 

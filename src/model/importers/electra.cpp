@@ -62,7 +62,7 @@ class ElectraImporter : public FamilyImporter {
     spec.head = HeadType::RobertaClassifier;
     spec.head_activation = Activation::GeluErf;  // ElectraClassificationHead: get_activation("gelu")
 
-    read_post_ln_layers(module, w, spec, "attention.self");
+    read_separate_qkv_layers(module, w, spec, "attention.self");
     if (spec.hidden != static_cast<int>(need(w, spec.layer_param(0, n.query, "weight")).size(1))) {
       throw ModelError("the embedding is " + std::to_string(spec.embedding_width) + " wide and the layers " +
                        std::to_string(need(w, spec.layer_param(0, n.query, "weight")).size(1)) +

@@ -141,7 +141,7 @@ void read_forward_signature(const torch::jit::Module& module, ModelSpec& spec) {
   spec.output_key = forward_output_key(module);
 }
 
-void read_post_ln_layers(const torch::jit::Module& module, const Weights& w, ModelSpec& spec,
+void read_separate_qkv_layers(const torch::jit::Module& module, const Weights& w, ModelSpec& spec,
                          const std::string& attention_path) {
   const auto& n = spec.names;
   const int num_layers = count_layers(w, n.layer_prefix);
@@ -169,7 +169,8 @@ void read_layer_activation(const torch::jit::Module& module, ModelSpec& spec) {
   } else if (act.relu) {
     spec.activation = Activation::Relu;
   } else {
-    spdlog::warn("no activation found in the graph of layer 0; assuming erf GELU");
+    spdlog::warn("no activation found in the graph of layer 0; assuming the {} default, {}", to_string(spec.family),
+                 to_string(spec.activation));
   }
 }
 

@@ -32,14 +32,14 @@ double norm_eps(const torch::jit::Module& module, const ModelSpec& spec, double 
 int attention_heads_of(const torch::jit::Module& module, const ModelSpec& spec, int layer,
                        const std::string& attention_path, int width);
 
-// The layers of a BERT-layout encoder (BERT, RoBERTa, DistilBERT, ELECTRA: separate q/k/v, post-LN, biases)
+// The layers of a stack with separate q/k/v projections and biases (BERT, RoBERTa, DistilBERT, ELECTRA, OPT)
 // named by spec.names, into spec.layers: each module's weight and bias must exist; heads from the attention
 // module at `attention_path` (relative to a layer). ModelError naming what is missing.
-void read_post_ln_layers(const torch::jit::Module& module, const Weights& w, ModelSpec& spec,
+void read_separate_qkv_layers(const torch::jit::Module& module, const Weights& w, ModelSpec& spec,
                          const std::string& attention_path);
 
-// spec.activation from the graph of layer 0: gelu (erf or tanh) or relu; erf GELU with a warning when none is
-// found.
+// spec.activation from the graph of layer 0: gelu (erf or tanh) or relu; when the graph shows none, spec.activation
+// stays as the importer set it (the family's default), with a warning.
 void read_layer_activation(const torch::jit::Module& module, ModelSpec& spec);
 
 // Whether parameter `copy` holds the same values as `original`: a tied weight that the export cloned

@@ -106,30 +106,12 @@ class OptImporter : public FamilyImporter {
     spec.num_labels = static_cast<int>(score.size(0));
     spec.head_out_bias = w.count(n.head_out + ".bias") > 0;
 
-    const int num_layers = count_layers(w, n.layer_prefix);
-    for (int l = 0; l < num_layers; ++l) {
-      for (const auto* m : {&n.query, &n.key, &n.value, &n.attn_out, &n.attn_norm, &n.ffn_in, &n.ffn_out, &n.ffn_norm}) {
-        need(w, spec.layer_param(l, *m, "weight"));
-        need(w, spec.layer_param(l, *m, "bias"));
-      }
-      const int width = static_cast<int>(need(w, spec.layer_param(l, n.query, "weight")).size(0));
-      const int heads = attention_heads_of(module, spec, l, "self_attn", width);
-      LayerSpec layer;
-      layer.heads = heads;
-      layer.head_dim = heads > 0 ? width / heads : 0;
-      layer.ffn = static_cast<int>(need(w, spec.layer_param(l, n.ffn_in, "weight")).size(0));
-      spec.layers.push_back(layer);
-    }
+    read_separate_qkv_layers(module, w, spec, "self_attn");
     auto layer0 = find_submodule(module, n.layer_prefix + "0");
     if (!layer0) throw ModelError("no module '" + n.layer_prefix + "0'");
     spec.norm = norm_placement(*layer0, !n.final_norm.empty());
     spec.norm_eps = norm_eps(module, spec, 1e-5);
-    auto act = activation_facts(*layer0);
-    if (!act.gelu_approximate.empty()) {
-      spec.activation = act.gelu_approximate.front() == "tanh" ? Activation::GeluTanh : Activation::GeluErf;
-    } else if (!act.relu) {
-      spdlog::warn("no activation found in the graph of layer 0; assuming OPT's ReLU");
-    }
+    read_layer_activation(module, spec);  // OPT's ReLU (set above) unless the graph says GELU
 
     auto pad = compared_id(module, {"pad_token_id"});
     if (!pad) spdlog::warn("no pad token id found in the graph; assuming OPT's 1");
