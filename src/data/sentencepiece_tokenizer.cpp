@@ -317,10 +317,7 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_model_file(
 }
 
 std::pair<int64_t, size_t> SentencePieceTokenizer::special_at(std::string_view text, size_t pos) const {
-  const std::pair<const std::string*, int64_t> specials[] = {{&eos_piece_, eos_id_}, {&pad_piece_, pad_id_},
-                                                              {&unk_piece_, unk_id_}, {&bos_piece_, bos_id_},
-                                                              {&mask_piece_, mask_id_}};
-  for (const auto& [piece, id] : specials) {
+  for (const auto& [piece, id] : specials()) {
     if (!piece->empty() && text.compare(pos, piece->size(), *piece) == 0) return {id, piece->size()};
   }
   if (extra_ids_ > 0) {
@@ -414,8 +411,7 @@ int64_t SentencePieceTokenizer::token_to_id(std::string_view token) const {
     if (n >= 0 && len == token.size()) return n < extra_ids_ ? sentinel_id(static_cast<int>(n)) : -1;
   }
   if (layout_ == SentencePieceLayout::XlmRoberta) {
-    for (const auto& [piece, id] : {std::pair{&bos_piece_, bos_id_}, {&pad_piece_, pad_id_}, {&eos_piece_, eos_id_},
-                                    {&unk_piece_, unk_id_}, {&mask_piece_, mask_id_}}) {
+    for (const auto& [piece, id] : specials()) {
       if (token == *piece) return id;
     }
     const int id = sp_->piece_to_id(token);
@@ -433,8 +429,7 @@ std::string SentencePieceTokenizer::id_to_token(int64_t id) const {
                             " is outside the vocabulary of " + std::to_string(vocab_size()));
   }
   if (layout_ == SentencePieceLayout::XlmRoberta) {
-    for (const auto& [piece, special] : {std::pair{&bos_piece_, bos_id_}, {&pad_piece_, pad_id_},
-                                         {&eos_piece_, eos_id_}, {&unk_piece_, unk_id_}, {&mask_piece_, mask_id_}}) {
+    for (const auto& [piece, special] : specials()) {
       if (id == special) return *piece;
     }
     return sp_->id_to_piece(static_cast<int>(id - 1));

@@ -25,6 +25,7 @@
 //   <s> A </s> (single text), <s> A </s> </s> B </s> (pair), type ids 0. No sentinels.
 // The tokenizer encodes exactly the text it is given: T5's task prefixes ("sst2 sentence: ...",
 // "mnli hypothesis: ... premise: ...") are the caller's business.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -92,6 +93,11 @@ class SentencePieceTokenizer : public Tokenizer {
                          const std::filesystem::path& path);
   // The layout's id of an id the model's Encode gives (XlmRoberta: fairseq's numbering).
   int64_t from_model_id(int64_t id) const;
+  // The layout's special pieces with their ids (bos and mask empty / -1 in T5's layout).
+  std::array<std::pair<const std::string*, int64_t>, 5> specials() const {
+    return {{{&eos_piece_, eos_id_}, {&pad_piece_, pad_id_}, {&unk_piece_, unk_id_}, {&bos_piece_, bos_id_},
+             {&mask_piece_, mask_id_}}};
+  }
   // Special token spelled at text[pos] (its id and length), or id -1.
   std::pair<int64_t, size_t> special_at(std::string_view text, size_t pos) const;
   void encode_plain(std::string_view text, std::vector<int64_t>& out) const;

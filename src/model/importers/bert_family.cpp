@@ -18,20 +18,7 @@ struct Variant {
 };
 
 Variant bert_variant(const std::string& root) {
-  ParamNames n;
-  n.word_embeddings = root + ".embeddings.word_embeddings";
-  n.position_embeddings = root + ".embeddings.position_embeddings";
-  n.token_type_embeddings = root + ".embeddings.token_type_embeddings";
-  n.embedding_norm = root + ".embeddings.LayerNorm";
-  n.layer_prefix = root + ".encoder.layer.";
-  n.query = "attention.self.query";
-  n.key = "attention.self.key";
-  n.value = "attention.self.value";
-  n.attn_out = "attention.output.dense";
-  n.attn_norm = "attention.output.LayerNorm";
-  n.ffn_in = "intermediate.dense";
-  n.ffn_out = "output.dense";
-  n.ffn_norm = "output.LayerNorm";
+  ParamNames n = bert_model_names(root);
   if (root == "roberta") {
     n.head_dense = "classifier.dense";
     n.head_out = "classifier.out_proj";

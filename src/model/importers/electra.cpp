@@ -11,23 +11,11 @@ namespace {
 
 using namespace import_support;
 
-// Hugging Face's parameter names (modeling_electra.py), relative to a layer where they are per layer.
+// Hugging Face's parameter names (modeling_electra.py): BertModel's tree under "electra", the projection between
+// the embeddings and the encoder, and ElectraClassificationHead.
 ParamNames electra_names() {
-  ParamNames n;
-  n.word_embeddings = "electra.embeddings.word_embeddings";
-  n.position_embeddings = "electra.embeddings.position_embeddings";
-  n.token_type_embeddings = "electra.embeddings.token_type_embeddings";
-  n.embedding_norm = "electra.embeddings.LayerNorm";
+  ParamNames n = bert_model_names("electra");
   n.embedding_project = "electra.embeddings_project";
-  n.layer_prefix = "electra.encoder.layer.";
-  n.query = "attention.self.query";
-  n.key = "attention.self.key";
-  n.value = "attention.self.value";
-  n.attn_out = "attention.output.dense";
-  n.attn_norm = "attention.output.LayerNorm";
-  n.ffn_in = "intermediate.dense";
-  n.ffn_out = "output.dense";
-  n.ffn_norm = "output.LayerNorm";
   n.head_dense = "classifier.dense";
   n.head_out = "classifier.out_proj";
   return n;

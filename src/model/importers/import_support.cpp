@@ -141,6 +141,24 @@ void read_forward_signature(const torch::jit::Module& module, ModelSpec& spec) {
   spec.output_key = forward_output_key(module);
 }
 
+ParamNames bert_model_names(const std::string& root) {
+  ParamNames n;
+  n.word_embeddings = root + ".embeddings.word_embeddings";
+  n.position_embeddings = root + ".embeddings.position_embeddings";
+  n.token_type_embeddings = root + ".embeddings.token_type_embeddings";
+  n.embedding_norm = root + ".embeddings.LayerNorm";
+  n.layer_prefix = root + ".encoder.layer.";
+  n.query = "attention.self.query";
+  n.key = "attention.self.key";
+  n.value = "attention.self.value";
+  n.attn_out = "attention.output.dense";
+  n.attn_norm = "attention.output.LayerNorm";
+  n.ffn_in = "intermediate.dense";
+  n.ffn_out = "output.dense";
+  n.ffn_norm = "output.LayerNorm";
+  return n;
+}
+
 void read_separate_qkv_layers(const torch::jit::Module& module, const Weights& w, ModelSpec& spec,
                          const std::string& attention_path) {
   const auto& n = spec.names;

@@ -32,6 +32,11 @@ double norm_eps(const torch::jit::Module& module, const ModelSpec& spec, double 
 int attention_heads_of(const torch::jit::Module& module, const ModelSpec& spec, int layer,
                        const std::string& attention_path, int width);
 
+// The names of Hugging Face's BertModel tree under `root` ("bert", "roberta", "electra"): the embeddings
+// (<root>.embeddings.*) and the encoder layers (<root>.encoder.layer.N, attention.self.query ...), which
+// RoBERTa and ELECTRA keep; the head is the caller's.
+ParamNames bert_model_names(const std::string& root);
+
 // The layers of a stack with separate q/k/v projections and biases (BERT, RoBERTa, DistilBERT, ELECTRA, OPT)
 // named by spec.names, into spec.layers: each module's weight and bias must exist; heads from the attention
 // module at `attention_path` (relative to a layer). ModelError naming what is missing.
