@@ -29,7 +29,7 @@ std::array<std::string, 256> byte_symbols() {
   return out;
 }
 
-std::unique_ptr<lwm::ByteLevelBpeTokenizer> make(const std::string& family, bool prefix_space) {
+std::unique_ptr<lwm::ByteLevelBpeTokenizer> make(lwm::Family family, bool prefix_space) {
   const auto sym = byte_symbols();
   lwm::ByteLevelBpeTokenizer::Vocab vocab;
   for (const char* special : {"<|endoftext|>", "<s>", "</s>", "<pad>", "<unk>", "<mask>"}) {
@@ -48,15 +48,16 @@ std::unique_ptr<lwm::ByteLevelBpeTokenizer> make(const std::string& family, bool
   lwm::ByteLevelBpeOptions opt;
   opt.family = family;
   opt.add_prefix_space = prefix_space;
-  if (family == "roberta") opt.added_tokens.push_back({"<mask>", vocab.at("<mask>"), true, false});
+  if (family == lwm::Family::Roberta) opt.added_tokens.push_back({"<mask>", vocab.at("<mask>"), true, false});
   return std::make_unique<lwm::ByteLevelBpeTokenizer>(std::move(vocab), merges, std::move(opt));
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::unique_ptr<lwm::ByteLevelBpeTokenizer> toks[4] = {make("gpt2", false), make("opt", false),
-                                                                      make("roberta", false), make("gpt2", true)};
+  static const std::unique_ptr<lwm::ByteLevelBpeTokenizer> toks[4] = {
+      make(lwm::Family::Gpt2, false), make(lwm::Family::Opt, false), make(lwm::Family::Roberta, false),
+      make(lwm::Family::Gpt2, true)};
   if (size < 1) return 0;
   const int which = data[0] & 3;
   const lwm::ByteLevelBpeTokenizer& tok = *toks[which];

@@ -1,6 +1,6 @@
 // libFuzzer target: the compression config, a preset file and --KEY VALUE overrides (load_config).
-// Input: the preset's bytes '\0' then command-line words separated by '\0', paired as compress's main.cpp
-// pairs what its parser leaves over (lwm::config_overrides, as main.cpp calls it).
+// Input: the preset's bytes '\0' then override keys and values, alternating, separated by '\0' (what compress's
+// command-line parser hands load_config: the key as the user wrote it, without "--", and its text).
 // An empty preset part means no --config file.
 #include <optional>
 
@@ -21,7 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return lwm_fuzz::guarded([&] {
     std::optional<std::filesystem::path> file;
     if (!preset.empty()) file = lwm_fuzz::write_file("preset.json", preset);
-    const lwm::CompressConfig config = lwm::load_config(file, lwm::config_overrides(words));
+    std::vector<std::pair<std::string, std::string>> overrides;
+    for (size_t i = 0; i + 1 < words.size(); i += 2) overrides.emplace_back(words[i], words[i + 1]);
+    const lwm::CompressConfig config = lwm::load_config(file, overrides);
     const nlohmann::json j = config.to_json();
     LWM_FUZZ_CHECK(j.is_object() && !j.dump().empty());
     LWM_FUZZ_CHECK(config.max_length >= 2 && config.eval_batch_size >= 1 && config.prune_frequency >= 1);

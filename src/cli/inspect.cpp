@@ -8,6 +8,7 @@
 #include "lwm/model/builder.h"
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
+#include "lwm/model/tensor_inventory.h"
 #include "lwm/measure/model_measurement.h"
 
 namespace lwm {
@@ -43,6 +44,22 @@ std::string describe_layers(const ModelSpec& spec) {
   return s.str();
 }
 
+// Every tensor the spec implies, by role, with its shape and what each axis indexes (tensor_inventory.h).
+nlohmann::json tensors_json(const ImportedModel& m) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : tensor_inventory(m.spec)) {
+    nlohmann::json axes = nlohmann::json::array();
+    for (Axis a : t.axes) axes.push_back(to_string(a));
+    auto it = m.weights.find(t.name());
+    out.push_back({{"name", t.name()},
+                   {"role", to_string(t.role)},
+                   {"layer", t.layer},
+                   {"axes", axes},
+                   {"shape", it == m.weights.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second.sizes().vec())}});
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_inspect(const InspectArgs& args) {
@@ -57,6 +74,7 @@ int run_inspect(const InspectArgs& args) {
                           {"spec", m.spec.to_json()},
                           {"size", {{"file_bytes", bytes}, {"parameters", params}}},
                           {"frozen_int8", m.frozen},
+                          {"tensors", tensors_json(m)},
                           {"faithful", m.frozen ? nlohmann::json(nullptr)
                                                 : nlohmann::json{{"max_abs_logit_difference", diff},
                                                                  {"tolerance", kFaithfulnessTolerance}}}};

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "lwm/common/error.h"
+#include "lwm/model/tensor_inventory.h"
 
 namespace lwm {
 
@@ -86,33 +87,35 @@ std::pair<ModelSpec, Weights> remove_layers(const ModelSpec& spec, const Weights
   ModelSpec student = spec;
   student.layers.clear();
   for (int l : kept) student.layers.push_back(spec.layers.at(static_cast<size_t>(l)));
-  std::vector<const ParamNames*> stacks = {&spec.names};
-  if (spec.encoder_decoder) stacks.push_back(&spec.decoder_names);
+  // Tensors of no layer (tensor_inventory.h: layer -1) stay where they are, the stack-shared relative bias table
+  // in its stack's first layer included; a kept layer's tensors move to its place in the student, in order
+  // within its stack (encoder, then decoder); the removed layers' tensors go.
+  std::set<std::string> model_level;
+  for (const auto& t : tensor_inventory(spec)) {
+    if (t.layer < 0) model_level.insert(t.name());
+  }
+  std::vector<std::pair<std::string, std::string>> moves;  // teacher layer path + ".", student layer path + "."
+  for (size_t i = 0; i < kept.size(); ++i) {
+    moves.emplace_back(spec.layer_path(kept[i]) + ".", student.layer_path(static_cast<int>(i)) + ".");
+  }
+  std::vector<std::string> layer_paths;
+  for (int l = 0; l < spec.num_layers(); ++l) layer_paths.push_back(spec.layer_path(l) + ".");
   Weights out;
   for (const auto& [name, tensor] : weights) {
-    const ParamNames* stack = nullptr;
-    for (const auto* n : stacks) {
-      if (name.compare(0, n->layer_prefix.size(), n->layer_prefix) == 0) stack = n;
-    }
-    if (!stack) {
+    if (model_level.count(name)) {
       out[name] = tensor;
       continue;
     }
-    const std::string& prefix = stack->layer_prefix;
-    const std::string rest = name.substr(prefix.size());
-    const size_t dot = rest.find('.');
-    const int index = std::stoi(rest.substr(0, dot));
-    const std::string leaf = rest.substr(dot);  // ".attention.self.query.weight"
-    if (!stack->relative_bias.empty() && leaf.compare(0, stack->relative_bias.size() + 1, "." + stack->relative_bias) == 0) {
-      out[prefix + "0" + leaf] = tensor;  // the stack's shared table stays with its first layer
+    const std::string& weight = name;  // a structured binding cannot be captured before C++20
+    const bool in_a_layer = std::any_of(layer_paths.begin(), layer_paths.end(),
+                                        [&weight](const std::string& path) { return weight.rfind(path, 0) == 0; });
+    if (!in_a_layer) {
+      out[name] = tensor;
       continue;
     }
-    const int offset = stack == &spec.decoder_names ? spec.num_encoder_layers() : 0;
-    auto it = std::find(kept.begin(), kept.end(), offset + index);
-    if (it == kept.end()) continue;
-    // Position among the kept layers of the same stack.
-    const auto first = std::find_if(kept.begin(), kept.end(), [&](int k) { return spec.layers.at(k).decoder == (offset > 0); });
-    out[prefix + std::to_string(it - first) + leaf] = tensor;
+    for (const auto& [from, to] : moves) {
+      if (name.rfind(from, 0) == 0) out[to + name.substr(from.size())] = tensor;
+    }
   }
   return {student, out};
 }

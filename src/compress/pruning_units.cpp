@@ -3,6 +3,7 @@
 
 #include "lwm/common/error.h"
 #include "lwm/compress/pruning.h"
+#include "lwm/model/tensor_inventory.h"
 
 namespace lwm {
 
@@ -19,112 +20,44 @@ std::string to_string(UnitKind k) {
 }
 
 std::vector<UnitGroup> unit_groups(const ModelSpec& spec) {
-  const int L = spec.num_layers();
-  // Projection weights are [out, in] (Linear) or [in, out] (GPT-2's Conv1D): a unit that is an output
-  // of a projection owns entries along out_axis, one that is an input along in_axis. Biases, where the
-  // family has them (not T5), go with the outputs.
-  const int64_t out = spec.out_axis(), in = spec.in_axis();
-  const bool biases = spec.linear_bias;
-  std::vector<UnitGroup> groups;
-  // Outputs [offset + u*width, ...) of projection `m` of layer l, with its bias.
-  auto outputs = [&](UnitGroup& g, int l, const std::string& m, int64_t offset, int64_t width) {
-    g.slices.push_back({spec.layer_param(l, m, "weight"), out, offset, width});
-    if (biases) g.slices.push_back({spec.layer_param(l, m, "bias"), 0, offset, width});
-  };
-  auto head_group = [&](int l, bool cross) {
-    const auto& n = spec.names_of(l);
-    const int64_t d = spec.layers[l].head_dim;
-    const int64_t heads = cross ? spec.layers[l].cross_heads : spec.layers[l].heads;
-    UnitGroup g{UnitKind::Head, l, heads, {}, cross};
-    if (!cross && spec.fused_qkv()) {
-      // One Q|K|V matrix: head h owns d outputs in each of the three blocks, at h*d, A + h*d and
-      // 2A + h*d, so a head's q, k and v always go together and the blocks keep their order.
-      for (int64_t block = 0; block < 3; ++block) outputs(g, l, n.qkv, block * heads * d, d);
-    } else {
-      for (const auto* m : cross ? std::vector<const std::string*>{&n.cross_query, &n.cross_key, &n.cross_value}
-                                 : std::vector<const std::string*>{&n.query, &n.key, &n.value}) {
-        outputs(g, l, *m, 0, d);
+  // A unit owns the entries of its index along every tensor axis of its kind (tensor_inventory.h): a head of
+  // layer l its head_dim entries of each Heads axis of that layer (outputs of query/key/value and their biases,
+  // inputs of attn_out) and of each of a fused Q|K|V's three blocks; an FFN neuron one entry of each Ffn axis
+  // of its layer; a hidden dimension one entry of every Hidden axis in the model.
+  const auto inventory = tensor_inventory(spec);
+  auto collect = [&](UnitGroup& g, Axis axis, int64_t width) {
+    for (const auto& t : inventory) {
+      if (g.layer >= 0 && t.layer != g.layer) continue;
+      for (size_t d = 0; d < t.axes.size(); ++d) {
+        const auto dim = static_cast<int64_t>(d);
+        if (t.axes[d] == axis) g.slices.push_back({t.name(), dim, 0, width});
+        if (axis == Axis::Heads && t.axes[d] == Axis::FusedHeads) {
+          for (int64_t block = 0; block < 3; ++block) g.slices.push_back({t.name(), dim, block * g.count * width, width});
+        }
       }
     }
-    g.slices.push_back({spec.layer_param(l, cross ? n.cross_out : n.attn_out, "weight"), in, 0, d});
-    return g;
   };
-
-  for (int l = 0; l < L; ++l) groups.push_back(head_group(l, false));
+  const int L = spec.num_layers();
+  std::vector<UnitGroup> groups;
   for (int l = 0; l < L; ++l) {
-    if (spec.layers[l].decoder) groups.push_back(head_group(l, true));
-  }
-  for (int l = 0; l < L; ++l) {
-    const auto& n = spec.names_of(l);
-    UnitGroup g{UnitKind::Ffn, l, spec.layers[l].ffn, {}, false};
-    outputs(g, l, n.ffn_in, 0, 1);
-    if (!n.ffn_gate.empty()) outputs(g, l, n.ffn_gate, 0, 1);
-    g.slices.push_back({spec.layer_param(l, n.ffn_out, "weight"), in, 0, 1});
+    UnitGroup g{UnitKind::Head, l, spec.layers[l].heads, {}, false};
+    collect(g, Axis::Heads, spec.layers[l].head_dim);
     groups.push_back(std::move(g));
   }
-
-  UnitGroup h{UnitKind::Hidden, -1, spec.hidden, {}, false};
-  auto slice = [&h](const std::string& t, int64_t dim) { h.slices.push_back({t, dim, 0, 1}); };
-  auto norm = [&](const std::string& m) {
-    slice(m + ".weight", 0);
-    if (spec.norm_kind == NormKind::LayerNorm) slice(m + ".bias", 0);
-  };
-  const auto& n = spec.names;
-  if (!n.embedding_project.empty()) {
-    // ELECTRA: the stream starts at embeddings_project's outputs; the embeddings and their norm before it keep
-    // their width.
-    slice(n.embedding_project + ".weight", 0);
-    slice(n.embedding_project + ".bias", 0);
-  } else {
-    if (n.project_in.empty()) {
-      slice(n.word_embeddings + ".weight", 1);
-    } else {
-      // OPT with a narrower embedding: the stream starts at project_in's outputs and ends at project_out's
-      // inputs; the embedding itself (and the head reading project_out) keep their width.
-      slice(n.project_in + ".weight", 0);
-      slice(n.project_out + ".weight", 1);
-    }
-    if (!n.position_embeddings.empty()) slice(n.position_embeddings + ".weight", 1);
-    if (spec.type_vocab_size > 0) slice(n.token_type_embeddings + ".weight", 1);
-    if (!n.embedding_norm.empty()) norm(n.embedding_norm);
+  for (int l = 0; l < L; ++l) {
+    if (!spec.layers[l].decoder) continue;
+    UnitGroup g{UnitKind::Head, l, spec.layers[l].cross_heads, {}, true};
+    collect(g, Axis::CrossHeads, spec.layers[l].head_dim);
+    groups.push_back(std::move(g));
   }
   for (int l = 0; l < L; ++l) {
-    const auto& ln = spec.names_of(l);
-    // Readers of the residual stream (an encoder-decoder's cross-attention keys and values read the
-    // encoder's, which shares the embedding and so the dimensions): their inputs.
-    std::vector<const std::string*> readers = {&ln.ffn_in};
-    if (spec.fused_qkv()) {
-      readers.push_back(&ln.qkv);
-    } else {
-      for (const auto* m : {&ln.query, &ln.key, &ln.value}) readers.push_back(m);
-    }
-    if (!ln.ffn_gate.empty()) readers.push_back(&ln.ffn_gate);
-    std::vector<const std::string*> writers = {&ln.attn_out, &ln.ffn_out};
-    std::vector<const std::string*> norms = {&ln.attn_norm, &ln.ffn_norm};
-    if (spec.layers[l].decoder) {
-      for (const auto* m : {&ln.cross_query, &ln.cross_key, &ln.cross_value}) readers.push_back(m);
-      writers.push_back(&ln.cross_out);
-      norms.push_back(&ln.cross_norm);
-    }
-    for (const auto* m : readers) slice(spec.layer_param(l, *m, "weight"), in);
-    // Writers: their outputs and biases; and the norms.
-    for (const auto* m : writers) {
-      slice(spec.layer_param(l, *m, "weight"), out);
-      if (biases) slice(spec.layer_param(l, *m, "bias"), 0);
-    }
-    for (const auto* m : norms) norm(spec.layer_path(l) + "." + *m);
+    UnitGroup g{UnitKind::Ffn, l, spec.layers[l].ffn, {}, false};
+    collect(g, Axis::Ffn, 1);
+    groups.push_back(std::move(g));
   }
-  if (!n.final_norm.empty()) norm(n.final_norm);
-  if (spec.encoder_decoder) norm(spec.decoder_names.final_norm);
-  // The head reads the stream (token 0, the last token, or every decoder position): its input columns.
-  if (spec.head == HeadType::LabelWords) {
-    if (!n.lm_head.empty()) slice(n.lm_head + ".weight", 1);  // tied: the word embedding, above
-  } else if (!n.head_dense.empty()) {
-    slice(n.head_dense + ".weight", 1);
-  } else if (n.project_out.empty()) {
-    slice(n.head_out + ".weight", 1);
-  }
-  groups.push_back(std::move(h));
+  UnitGroup hidden{UnitKind::Hidden, -1, spec.hidden, {}, false};
+  collect(hidden, Axis::Hidden, 1);
+  groups.push_back(std::move(hidden));
   return groups;
 }
 

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "lwm/common/error.h"
+#include "lwm/model/tensor_inventory.h"
 #include "lwm/model/torchscript_source.h"
 
 namespace lwm {

@@ -117,14 +117,14 @@ struct Names {
 // config; RobertaTokenizer), with the caller's non-empty overrides.
 Names family_names(const ByteLevelBpeOptions& o) {
   Names n;
-  if (o.family == "gpt2") {
+  if (o.family == Family::Gpt2) {
     n = {kEndOfText, kEndOfText, kEndOfText, "<pad>", kEndOfText, kEndOfText, ""};
-  } else if (o.family == "opt") {
+  } else if (o.family == Family::Opt) {
     n = {"</s>", "</s>", "</s>", "<pad>", "</s>", "</s>", ""};
-  } else if (o.family == "roberta") {
+  } else if (o.family == Family::Roberta) {
     n = {"<s>", "</s>", "<unk>", "<pad>", "<s>", "</s>", "<mask>"};
   } else {
-    throw UsageError("unknown byte-level BPE family '" + o.family + "' (expected gpt2, opt or roberta)");
+    throw UsageError("no byte-level BPE template for the " + to_string(o.family) + " family (gpt2, opt or roberta)");
   }
   auto set = [](std::string& name, const std::string& given) {
     if (!given.empty()) name = given;
@@ -139,13 +139,13 @@ Names family_names(const ByteLevelBpeOptions& o) {
   return n;
 }
 
-BpeTemplate family_template(const std::string& family, const Names& n) {
+BpeTemplate family_template(Family family, const Names& n) {
   BpeTemplate t;
-  if (family == "opt") {  // GPT2Tokenizer.build_inputs_with_special_tokens with add_bos_token=True
+  if (family == Family::Opt) {  // GPT2Tokenizer.build_inputs_with_special_tokens with add_bos_token=True
     t.single_before = {n.bos};
     t.pair_before = {n.bos};
     t.pair_between = {n.bos};
-  } else if (family == "roberta") {  // RobertaTokenizer.build_inputs_with_special_tokens
+  } else if (family == Family::Roberta) {  // RobertaTokenizer.build_inputs_with_special_tokens
     t.single_before = {n.cls};
     t.single_after = {n.sep};
     t.pair_before = {n.cls};
@@ -302,7 +302,7 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(Vocab vocab, const Merges& merges, 
   for (const std::string* name : {&names.bos, &names.eos, &names.unk, &names.pad, &names.cls, &names.sep}) {
     if (!name->empty()) add_special(*name, false);
   }
-  if (!names.mask.empty()) add_special(names.mask, opt_.family == "roberta");
+  if (!names.mask.empty()) add_special(names.mask, opt_.family == Family::Roberta);
   std::stable_sort(verbatim_.begin(), verbatim_.end(), [](const BpeAddedToken& x, const BpeAddedToken& y) {
     return x.content.size() > y.content.size();
   });
@@ -612,9 +612,9 @@ ByteLevelBpeTokenizer::Vocab read_vocab_map(const json& v, const std::string& wh
 
 std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_files(const fs::path& vocab_json,
                                                                          const fs::path& merges_txt,
-                                                                         const std::string& family) {
+                                                                         Family family) {
   ByteLevelBpeOptions o;
-  o.family = family.empty() ? "gpt2" : family;
+  o.family = family;
   Vocab vocab;
   {
     const std::string file = vocab_json.string();
@@ -658,9 +658,9 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_files(const f
   for (const auto& t : f.added) o.added_tokens.push_back({t.content, t.id, t.lstrip, t.rstrip});
   apply_specials(f, o);
   if (auto prefix = f.flag("add_prefix_space")) o.add_prefix_space = *prefix;
-  if (auto bos = f.flag("add_bos_token"); bos && o.family != "roberta" && *bos != (o.family == "opt")) {
+  if (auto bos = f.flag("add_bos_token"); bos && o.family != Family::Roberta && *bos != (o.family == Family::Opt)) {
     hf_folder::refuse(f, "add_bos_token",
-                      "the " + o.family + " template " + (o.family == "opt" ? "adds" : "adds no") +
+                      "the " + to_string(o.family) + " template " + (o.family == Family::Opt ? "adds" : "adds no") +
                           " beginning-of-sequence token; the model's family decides it");
   }
   if (f.flag("add_eos_token").value_or(false))
@@ -730,7 +730,7 @@ void template_from_post_processor(const json& pp, const std::string& file, ByteL
   }
   if (type == "ByteLevel") return;  // offsets only
   if (type == "RobertaProcessing") {
-    o.family = "roberta";
+    o.family = Family::Roberta;
     o.cls_token = pp.at("cls").at(0).get<std::string>();
     o.sep_token = pp.at("sep").at(0).get<std::string>();
     return;
@@ -746,7 +746,7 @@ void template_from_post_processor(const json& pp, const std::string& file, ByteL
 }  // namespace
 
 std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_tokenizer_json(const fs::path& path,
-                                                                                  const std::string& family) {
+                                                                                  std::optional<Family> family) {
   const std::string file = path.string();
   std::string text = read_file(path, "a tokenizer.json");
   json j;
@@ -787,10 +787,10 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_tokenizer_jso
     }
 
     ByteLevelBpeOptions o;
-    o.family = family.empty() ? "gpt2" : family;
+    o.family = family.value_or(Family::Gpt2);
     o.add_prefix_space = pre.value("add_prefix_space", false);
     o.ignore_merges = model.value("ignore_merges", false);
-    if (family.empty())
+    if (!family)
       template_from_post_processor(j.contains("post_processor") ? j["post_processor"] : json(), file, o);
 
     Vocab vocab = read_vocab_map(model.at("vocab"), file + ": model.vocab");

@@ -66,47 +66,59 @@ std::string model_type(const fs::path& path) {
   return "";
 }
 
-void check_family(const std::string& family) {
-  for (const char* f : {"", "bert", "distilbert", "electra", "roberta", "xlm-roberta", "gpt2", "opt", "t5"}) {
-    if (family == f) return;
+// What each family's Hugging Face tokenizer class reads: one row per family, so that the loaders below ask the
+// table, not the family's name. A vocabulary of another kind is the wrong file for that model (DataError).
+struct FamilyVocabulary {
+  Family family;
+  bool wordpiece, byte_level_bpe, sentencepiece;
+  const char* files;  // what it reads, for the message
+};
+constexpr FamilyVocabulary kFamilyVocabularies[] = {
+    {Family::Bert, true, false, false, "BERT-family models use WordPiece: vocab.txt"},
+    {Family::DistilBert, true, false, false, "BERT-family models use WordPiece: vocab.txt"},
+    {Family::Electra, true, false, false, "BERT-family models use WordPiece: vocab.txt"},
+    // RobertaTokenizer's byte-level BPE; a RoBERTa-layout model with a SentencePiece vocabulary is an XLM-R.
+    {Family::Roberta, false, true, true, "RoBERTa uses byte-level BPE: vocab.json + merges.txt"},
+    {Family::XlmRoberta, false, false, true, "XLM-RoBERTa uses SentencePiece: sentencepiece.bpe.model"},
+    {Family::Gpt2, false, true, false, "it uses byte-level BPE: vocab.json + merges.txt"},
+    {Family::Opt, false, true, false, "it uses byte-level BPE: vocab.json + merges.txt"},
+    {Family::T5, false, false, true, "T5 uses SentencePiece: spiece.model"},
+};
+
+const FamilyVocabulary& vocabulary_of(Family family) {
+  for (const auto& v : kFamilyVocabularies) {
+    if (v.family == family) return v;
   }
-  throw UsageError("unknown tokenizer family '" + family +
-                   "' (expected bert, distilbert, electra, roberta, xlm-roberta, gpt2, opt or t5)");
+  throw UsageError("no tokenizer is known for the " + to_string(family) + " family");
 }
 
-// The family a byte-level BPE tokenizer is built for ("" when unknown). BERT-family models use
-// WordPiece and T5 SentencePiece: a BPE tokenizer for one of them is the wrong file.
-std::string bpe_family(const std::string& family, const fs::path& file) {
-  if (family == "bert" || family == "distilbert" || family == "electra" || family == "t5" ||
-      family == "xlm-roberta") {
-    throw DataError(file.string() + ": a byte-level BPE tokenizer cannot serve a " + family + " model (" +
-                    (family == "t5"            ? "T5 uses SentencePiece: spiece.model"
-                     : family == "xlm-roberta" ? "XLM-RoBERTa uses SentencePiece: sentencepiece.bpe.model"
-                                               : "BERT-family models use WordPiece: vocab.txt") +
-                    ")");
+// The family a byte-level BPE tokenizer is built for (std::nullopt when unknown: the files decide). A family that
+// reads another kind of vocabulary: DataError.
+std::optional<Family> bpe_family(std::optional<Family> family, const fs::path& file) {
+  if (family && !vocabulary_of(*family).byte_level_bpe) {
+    throw DataError(file.string() + ": a byte-level BPE tokenizer cannot serve a " + to_string(*family) + " model (" +
+                    vocabulary_of(*family).files + ")");
   }
   return family;
 }
 
 // The SentencePiece layout a model family reads `file` with: XLM-RoBERTa's (fairseq's numbering) for the RoBERTa
-// layout (a RoBERTa with a SentencePiece vocabulary is an XLM-R) or, family unknown, a file named as
-// XLMRobertaTokenizer saves it; T5's otherwise. Families that use WordPiece or byte-level BPE: DataError.
-SentencePieceLayout sentencepiece_layout(const std::string& family, const fs::path& file) {
-  if (family == "roberta" || family == "xlm-roberta") return SentencePieceLayout::XlmRoberta;
-  if (family.empty()) {
+// layout or, family unknown, a file named as XLMRobertaTokenizer saves it; T5's otherwise.
+SentencePieceLayout sentencepiece_layout(std::optional<Family> family, const fs::path& file) {
+  if (!family) {
     return file.filename() == "sentencepiece.bpe.model" ? SentencePieceLayout::XlmRoberta : SentencePieceLayout::T5;
   }
-  if (family == "t5") return SentencePieceLayout::T5;
-  throw DataError(file.string() + ": a SentencePiece model cannot serve a " + family + " model (" +
-                  (family == "gpt2" || family == "opt" ? "it uses byte-level BPE: vocab.json + merges.txt"
-                                                       : "BERT-family models use WordPiece: vocab.txt") +
-                  ")");
+  if (!vocabulary_of(*family).sentencepiece) {
+    throw DataError(file.string() + ": a SentencePiece model cannot serve a " + to_string(*family) + " model (" +
+                    vocabulary_of(*family).files + ")");
+  }
+  return *family == Family::T5 ? SentencePieceLayout::T5 : SentencePieceLayout::XlmRoberta;
 }
 
 // T5Tokenizer saved by save_pretrained: spiece.model with tokenizer_config.json (extra_ids, names),
 // special_tokens_map.json and added_tokens.json (the <extra_id_N> sentinels) beside it; XLMRobertaTokenizer
 // (transformers 4): sentencepiece.bpe.model with the same files, its specials under its own ids.
-std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model, const std::string& family) {
+std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model, std::optional<Family> family) {
   const SentencePieceLayout layout = sentencepiece_layout(family, model);
   const bool xlmr = layout == SentencePieceLayout::XlmRoberta;
   const hf_folder::Folder f = hf_folder::read(model.parent_path());
@@ -195,12 +207,11 @@ std::unique_ptr<Tokenizer> sentencepiece_folder(const fs::path& model, const std
 }
 
 std::unique_ptr<Tokenizer> bpe_files(const fs::path& vocab_json, const fs::path& merges_txt,
-                                     const std::string& family) {
-  std::string f = bpe_family(family, vocab_json);
-  return ByteLevelBpeTokenizer::from_files(vocab_json, merges_txt, f.empty() ? "gpt2" : f);
+                                     std::optional<Family> family) {
+  return ByteLevelBpeTokenizer::from_files(vocab_json, merges_txt, bpe_family(family, vocab_json).value_or(Family::Gpt2));
 }
 
-std::unique_ptr<Tokenizer> tokenizer_json(const fs::path& path, const std::string& family) {
+std::unique_ptr<Tokenizer> tokenizer_json(const fs::path& path, std::optional<Family> family) {
   std::unique_ptr<Tokenizer> t;
   if (model_type(path) == "BPE") {
     t = ByteLevelBpeTokenizer::from_tokenizer_json(path, bpe_family(family, path));
@@ -248,7 +259,13 @@ void truncate_longest_first(std::vector<int64_t>& a, std::vector<int64_t>& b, bo
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, const std::string& family) {
-  check_family(family);
+  if (family.empty()) return load_tokenizer(path, std::optional<Family>());
+  const auto known = family_from_string(family);
+  if (!known) throw UsageError("unknown tokenizer family '" + family + "' (expected " + family_names() + ")");
+  return load_tokenizer(path, known);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& path, std::optional<Family> family) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such tokenizer file or directory");
   if (fs::is_directory(path, ec)) {

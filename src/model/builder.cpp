@@ -10,6 +10,7 @@
 
 #include "lwm/common/error.h"
 #include "lwm/model/label_words.h"
+#include "lwm/model/tensor_inventory.h"
 #include "lwm/model/torchscript_source.h"
 #include "lwm/model/weight_check.h"
 

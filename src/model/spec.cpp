@@ -1,24 +1,12 @@
 #include "lwm/model/spec.h"
 
+#include "lwm/model/tensor_inventory.h"
+
 #include <algorithm>
 #include <utility>
 #include <vector>
 
 namespace lwm {
-
-std::string to_string(Family f) {
-  switch (f) {
-    case Family::Bert: return "bert";
-    case Family::Roberta: return "roberta";
-    case Family::XlmRoberta: return "xlm-roberta";
-    case Family::DistilBert: return "distilbert";
-    case Family::Electra: return "electra";
-    case Family::Gpt2: return "gpt2";
-    case Family::Opt: return "opt";
-    case Family::T5: return "t5";
-  }
-  return "?";
-}
 
 std::string to_string(Activation a) {
   switch (a) {
@@ -70,52 +58,19 @@ Enum enum_from_string(const std::string& text, const char* what, Values... value
   throw std::invalid_argument(std::string("unknown ") + what + " '" + text + "'");
 }
 
-// Every ParamNames member with its JSON key: to_json() and from_json() walk the same list.
-const std::vector<std::pair<const char*, std::string ParamNames::*>>& name_fields() {
-  static const std::vector<std::pair<const char*, std::string ParamNames::*>> fields = {
-      {"word_embeddings", &ParamNames::word_embeddings},
-      {"position_embeddings", &ParamNames::position_embeddings},
-      {"token_type_embeddings", &ParamNames::token_type_embeddings},
-      {"embedding_norm", &ParamNames::embedding_norm},
-      {"project_in", &ParamNames::project_in},
-      {"project_out", &ParamNames::project_out},
-      {"embedding_project", &ParamNames::embedding_project},
-      {"layer_prefix", &ParamNames::layer_prefix},
-      {"query", &ParamNames::query},
-      {"key", &ParamNames::key},
-      {"value", &ParamNames::value},
-      {"qkv", &ParamNames::qkv},
-      {"attn_out", &ParamNames::attn_out},
-      {"attn_norm", &ParamNames::attn_norm},
-      {"ffn_in", &ParamNames::ffn_in},
-      {"ffn_out", &ParamNames::ffn_out},
-      {"ffn_norm", &ParamNames::ffn_norm},
-      {"final_norm", &ParamNames::final_norm},
-      {"ffn_gate", &ParamNames::ffn_gate},
-      {"cross_query", &ParamNames::cross_query},
-      {"cross_key", &ParamNames::cross_key},
-      {"cross_value", &ParamNames::cross_value},
-      {"cross_out", &ParamNames::cross_out},
-      {"cross_norm", &ParamNames::cross_norm},
-      {"relative_bias", &ParamNames::relative_bias},
-      {"lm_head", &ParamNames::lm_head},
-      {"head_dense", &ParamNames::head_dense},
-      {"head_out", &ParamNames::head_out},
-  };
-  return fields;
-}
-
 nlohmann::json names_to_json(const ParamNames& n) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [key, member] : name_fields()) {
-    if (!(n.*member).empty()) j[key] = n.*member;
+  if (!n.layer_prefix.empty()) j["layer_prefix"] = n.layer_prefix;
+  for (const auto& [role, member] : role_names()) {
+    if (!(n.*member).empty()) j[to_string(role)] = n.*member;
   }
   return j;
 }
 
 ParamNames names_from_json(const nlohmann::json& j) {
   ParamNames n;
-  for (const auto& [key, member] : name_fields()) n.*member = j.value(key, std::string());
+  n.layer_prefix = j.value("layer_prefix", std::string());
+  for (const auto& [role, member] : role_names()) n.*member = j.value(to_string(role), std::string());
   return n;
 }
 
@@ -176,8 +131,9 @@ nlohmann::json ModelSpec::to_json() const {
 ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   // Keys that lwm has always written are required; later ones take their default when absent.
   ModelSpec s;
-  s.family = enum_from_string<Family>(j.at("family"), "family", Family::Bert, Family::Roberta,
-                                      Family::XlmRoberta, Family::DistilBert, Family::Electra, Family::Gpt2, Family::Opt, Family::T5);
+  const std::string family = j.at("family");
+  if (!family_from_string(family)) throw std::invalid_argument("unknown family '" + family + "'");
+  s.family = *family_from_string(family);
   s.hidden = j.at("hidden");
   s.vocab_size = j.at("vocab_size");
   s.max_positions = j.at("max_positions");
@@ -235,22 +191,6 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   s.names = names_from_json(j.value("names", nlohmann::json::object()));
   s.decoder_names = names_from_json(j.value("decoder_names", nlohmann::json::object()));
   return s;
-}
-
-std::map<std::string, bool> projection_modules(const ModelSpec& spec) {
-  std::map<std::string, bool> out;
-  for (int l = 0; l < spec.num_layers(); ++l) {
-    const auto& n = spec.names_of(l);
-    for (const auto* m : {&n.query, &n.key, &n.value, &n.qkv, &n.attn_out, &n.ffn_in, &n.ffn_gate, &n.ffn_out,
-                          &n.cross_query, &n.cross_key, &n.cross_value, &n.cross_out}) {
-      if (!m->empty()) out[spec.layer_path(l) + "." + *m] = spec.transposed_weights;
-    }
-  }
-  for (const auto* m : {&spec.names.head_dense, &spec.names.head_out, &spec.names.project_in, &spec.names.project_out,
-                        &spec.names.embedding_project, &spec.names.lm_head}) {
-    if (!m->empty()) out[*m] = false;
-  }
-  return out;
 }
 
 }  // namespace lwm

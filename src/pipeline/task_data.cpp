@@ -72,7 +72,7 @@ TaskData load_task_data(const DataArgs& args, ModelSpec& model) {
   TaskData data;
   data.task = task_by_name(args.task);
   if (!args.labels.empty()) data.task = with_label_order(data.task, args.labels);
-  data.tokenizer = load_tokenizer(args.tokenizer, to_string(model.family));
+  data.tokenizer = load_tokenizer(args.tokenizer, model.family);
   if (model.head != HeadType::LabelWords) {
     if (!args.label_words.empty()) {
       throw UsageError("--label-words is for models that score label words (T5, a GPT-2 LM); this is a " +

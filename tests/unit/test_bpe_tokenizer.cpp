@@ -267,6 +267,15 @@ TEST(TokenizerLoadBpe, DispatchByPathAndFamily) {
   EXPECT_THROW(load_tokenizer(kGpt2Dir, "distilbert"), DataError);
   EXPECT_THROW(load_tokenizer(kGpt2Dir, "t5"), DataError);
   EXPECT_THROW(load_tokenizer(kGpt2Dir, "llama"), UsageError);
+  // The pipeline passes the model's Family itself: the same table decides, whichever way the family is given.
+  for (Family f : {Family::Bert, Family::DistilBert, Family::Electra, Family::XlmRoberta, Family::T5}) {
+    EXPECT_THROW(load_tokenizer(kGpt2Dir, f), DataError) << to_string(f);
+  }
+  for (Family f : {Family::Gpt2, Family::Opt, Family::Roberta}) {
+    EXPECT_EQ(load_tokenizer(kGpt2Dir, f)->encode("Hello world", "", 0).ids,
+              load_tokenizer(kGpt2Dir, to_string(f))->encode("Hello world", "", 0).ids)
+        << to_string(f);
+  }
 }
 
 void expect_load_error(const std::string& path, const std::string& fragment) {

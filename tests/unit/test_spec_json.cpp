@@ -16,13 +16,7 @@ ModelSpec round_trip(const ModelSpec& s) {
   return ModelSpec::from_json(nlohmann::json::parse(s.to_json().dump()));
 }
 
-struct Export {
-  std::string name, family, args;
-};
-
-void PrintTo(const Export& c, std::ostream* os) { *os << c.name; }
-
-class SpecJson : public ::testing::TestWithParam<Export> {};
+class SpecJson : public ::testing::TestWithParam<test::Export> {};
 
 TEST_P(SpecJson, EveryFieldSurvivesTheRoundTrip) {
   const auto& e = GetParam();
@@ -41,16 +35,7 @@ TEST_P(SpecJson, EveryFieldSurvivesTheRoundTrip) {
   EXPECT_EQ(back.layers, s.layers);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, SpecJson,
-                         ::testing::Values(Export{"bert_token_types", "bert", "--token-types"},
-                                           Export{"roberta", "roberta", ""}, Export{"distilbert", "distilbert", ""},
-                                           Export{"electra_projected", "electra", ""},
-                                           Export{"xlm_roberta", "xlm-roberta", ""},
-                                           Export{"gpt2_before_first_pad", "gpt2", "--pooling before-first-pad"},
-                                           Export{"gpt2_lm", "gpt2", "--head lm --clone-tied"},
-                                           Export{"opt_projections", "opt", "--word-embed-proj-dim 32"},
-                                           Export{"opt_post_ln", "opt", "--post-ln"}, Export{"t5", "t5", ""},
-                                           Export{"t5_v1_1", "t5", "--gated --no-tie-word-embeddings --untied-lm-head"}),
+INSTANTIATE_TEST_SUITE_P(Families, SpecJson, ::testing::ValuesIn(test::family_exports()),
                          [](const auto& info) { return info.param.name; });
 
 // Every field away from its default at once, so that none is left out of either direction.

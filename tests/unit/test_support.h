@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
+#include <vector>
 
 namespace lwm::test {
 
@@ -38,6 +40,27 @@ inline std::filesystem::path reference_model(const std::string& family, const st
     std::filesystem::rename(part, out);  // atomic: tests running in parallel may export the same model
   }
   return out;
+}
+
+// One reference export per variant every family-wide test walks: each family, and each layout option the spec
+// states (token types, ELECTRA's embeddings_project, GPT-2's pooling rule and LM head, OPT's project_in/out and
+// post-LN, T5 v1.1's gated FFN with an untied LM head).
+struct Export {
+  std::string name, family, args;
+};
+inline void PrintTo(const Export& e, std::ostream* os) { *os << e.name; }
+inline std::vector<Export> family_exports() {
+  return {{"bert_token_types", "bert", "--token-types"},
+          {"roberta", "roberta", ""},
+          {"distilbert", "distilbert", ""},
+          {"electra_projected", "electra", ""},
+          {"xlm_roberta", "xlm-roberta", ""},
+          {"gpt2_before_first_pad", "gpt2", "--pooling before-first-pad"},
+          {"gpt2_lm", "gpt2", "--head lm --clone-tied"},
+          {"opt_projections", "opt", "--word-embed-proj-dim 32"},
+          {"opt_post_ln", "opt", "--post-ln"},
+          {"t5", "t5", ""},
+          {"t5_v1_1", "t5", "--gated --no-tie-word-embeddings --untied-lm-head"}};
 }
 
 // Runs a shell command, returns its exit status; stdout+stderr go to `output`.

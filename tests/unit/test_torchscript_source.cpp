@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "lwm/model/importer.h"
+#include "lwm/model/tensor_inventory.h"
 #include "lwm/model/torchscript_source.h"
 #include "test_support.h"
 

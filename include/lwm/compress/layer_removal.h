@@ -33,7 +33,7 @@ std::vector<int> select_layers(int num_layers, int keep, LayerStrategy strategy,
 std::vector<int> select_model_layers(const ModelSpec& spec, int keep, double fraction, LayerStrategy strategy,
                                      const std::vector<int>& explicit_layers = {});
 
-// The student's spec and weights: kept layers (indices into spec.layers) renumbered within their stack,
+// The student's spec and weights: kept layers (indices into spec.layers, ascending) renumbered within their stack,
 // everything else copied. A module every layer of a stack reads from the stack's first layer (T5's
 // relative bias table) moves to the student's first layer of that stack.
 std::pair<ModelSpec, Weights> remove_layers(const ModelSpec& spec, const Weights& weights, const std::vector<int>& kept);

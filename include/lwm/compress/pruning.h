@@ -76,7 +76,8 @@ struct UnitGroup {
   bool cross = false;  // heads of a decoder layer's cross-attention (ranked with the other heads)
 };
 
-// Which weights each unit owns, read from the spec's parameter names and layout (no family names here).
+// Which weights each unit owns: a unit owns its index along every axis of its kind in the spec's tensor inventory
+// (lwm/model/tensor_inventory.h; no family names here).
 // "Outputs"/"inputs" are rows/columns of a Linear weight [out, in], columns/rows of a Conv1D [in, out].
 //  head h of layer l: outputs h*d..(h+1)*d of query/key/value (weight and bias) or, for a fused Q|K|V,
 //                     those outputs in each of its three blocks; the same inputs of attn_out;

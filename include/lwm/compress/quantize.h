@@ -46,7 +46,7 @@ std::pair<torch::Tensor, torch::Tensor> quantize_int8_rows(const torch::Tensor& 
 c10::IValue pack_int8_linear(const torch::Tensor& weight, const torch::Tensor& bias);
 
 // A model's int8 parts for model/builder.h (BuildOptions::int8), on the current quantized engine (selects it):
-// every projection (spec.h, projection_modules(); GPT-2's Conv1D weights transposed first) with at least
+// every projection (tensor_inventory.h, projection_modules(); GPT-2's Conv1D weights transposed first) with at least
 // `min_weights` weights (in x out) packed; the word embedding as int8 rows; a tied LM head (T5, GPT-2 LM: no
 // fp32 table is left to multiply by) as a packed copy of the embedding. A projection with no weights left
 // (every head or neuron pruned) is never called and stays fp32. quantized::linear_dynamic costs a fixed

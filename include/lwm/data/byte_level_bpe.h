@@ -54,7 +54,7 @@ struct BpeTemplate {
 };
 
 struct ByteLevelBpeOptions {
-  std::string family = "gpt2";  // "gpt2", "opt", "roberta": default special-token names and template
+  Family family = Family::Gpt2;  // gpt2, opt, roberta: default special-token names and template
   bool add_prefix_space = false;
   bool ignore_merges = false;  // tokenizers' BPE.ignore_merges: a word that is in the vocab stays whole
   // Special-token names; empty: the family's default (see above).
@@ -83,13 +83,13 @@ class ByteLevelBpeTokenizer : public Tokenizer {
   // (names, add_prefix_space, add_bos_token, model_max_length). DataError for what it cannot honour.
   static std::unique_ptr<ByteLevelBpeTokenizer> from_files(const std::filesystem::path& vocab_json,
                                                            const std::filesystem::path& merges_txt,
-                                                           const std::string& family = "gpt2");
+                                                           Family family = Family::Gpt2);
   // A tokenizers tokenizer.json: model BPE, pre_tokenizer ByteLevel (use_regex), normalizer null.
-  // Template: the family's when `family` is given; when it is "", the post_processor's
+  // Template: the family's when `family` is given; when it is not, the post_processor's
   // (RobertaProcessing, or a TemplateProcessing of the form X.. $A Y.. / X.. $A Y.. $B Z..), and
   // gpt2's (none) when the post_processor is ByteLevel or null.
   static std::unique_ptr<ByteLevelBpeTokenizer> from_tokenizer_json(const std::filesystem::path& path,
-                                                                    const std::string& family = "");
+                                                                    std::optional<Family> family = std::nullopt);
 
   // max_length <= 0: no truncation. Otherwise HF "longest_first" (see WordPieceTokenizer::encode).
   // UsageError if max_length leaves no room for the template's special tokens.
@@ -110,7 +110,7 @@ class ByteLevelBpeTokenizer : public Tokenizer {
   const std::string& id_to_token(int64_t id) const;   // std::out_of_range for an unused id
   int64_t bos_id() const { return bos_id_; }
   int64_t eos_id() const { return eos_id_; }
-  const std::string& family() const { return opt_.family; }
+  Family family() const { return opt_.family; }
   size_t num_merges() const { return merges_.size(); }
 
  private:

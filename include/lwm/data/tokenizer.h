@@ -3,8 +3,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "lwm/common/family.h"
 
 namespace lwm {
 
@@ -49,7 +52,7 @@ void truncate_longest_first(std::vector<int64_t>& a, std::vector<int64_t>& b, bo
 // Loads a tokenizer: WordPiece (vocab.txt, or a tokenizer.json whose model.type is "WordPiece"),
 // byte-level BPE (vocab.json + merges.txt, or a tokenizer.json whose model.type is "BPE"), or
 // SentencePiece (T5's spiece.model, any *.model file; see lwm/data/sentencepiece_tokenizer.h).
-// Throws DataError on a missing/malformed file, UsageError on an unknown family.
+// Throws DataError on a missing/malformed file.
 // `path`:
 //   a directory: spiece.model if present, else tokenizer.json (dispatched on model.type), else vocab.txt,
 //     else vocab.json + merges.txt (BPE);
@@ -75,18 +78,21 @@ void truncate_longest_first(std::vector<int64_t>& a, std::vector<int64_t>& b, bo
 // them), unless an added token's id needs them. A tokenizer.json states its own added tokens and names;
 // beside it only tokenizer_config.json's model_max_length is read (and, for BPE, special_tokens_map.json).
 // See lwm/data/wordpiece.h for the exact tokenization rules.
-// `family` is the model family: "" (unknown), "bert", "distilbert", "electra", "roberta", "xlm-roberta", "gpt2",
-// "opt" or "t5".
+// `family` is the model's family (std::nullopt: unknown); what each family's Hugging Face tokenizer reads is one
+// table in tokenizer.cpp:
 //   WordPiece: the family is not used (the files state the [CLS] A [SEP] template).
-//   BPE: it picks the special tokens and the template (see lwm/data/byte_level_bpe.h): "gpt2" A B,
-//   "opt" bos A bos B, "roberta" <s> A </s></s> B </s>. When it is given, it decides even if a
-//   tokenizer.json's post_processor says otherwise; when it is "", a tokenizer.json's post_processor
-//   (RobertaProcessing / TemplateProcessing) decides, and otherwise gpt2's. "bert", "distilbert", "electra",
-//   "xlm-roberta" or "t5" with a BPE tokenizer is a DataError (those models use WordPiece / SentencePiece).
+//   BPE: it picks the special tokens and the template (see lwm/data/byte_level_bpe.h): gpt2 A B,
+//   opt bos A bos B, roberta <s> A </s></s> B </s>. When it is given, it decides even if a
+//   tokenizer.json's post_processor says otherwise; when unknown, a tokenizer.json's post_processor
+//   (RobertaProcessing / TemplateProcessing) decides, and otherwise gpt2's. bert, distilbert, electra,
+//   xlm-roberta or t5 with a BPE tokenizer is a DataError (those models use WordPiece / SentencePiece).
 //   SentencePiece (a .model file, or a directory holding spiece.model or sentencepiece.bpe.model): the family
-//   picks the layout (lwm/data/sentencepiece_tokenizer.h): XLM-RoBERTa's for "roberta" and "xlm-roberta" (a
-//   RoBERTa-layout model with a SentencePiece vocabulary is an XLM-R), T5's for "t5"; with "" a file named
+//   picks the layout (lwm/data/sentencepiece_tokenizer.h): XLM-RoBERTa's for roberta and xlm-roberta (a
+//   RoBERTa-layout model with a SentencePiece vocabulary is an XLM-R), T5's for t5; unknown, a file named
 //   sentencepiece.bpe.model is read as XLM-R's, any other as T5's. Other families: DataError.
-std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path, const std::string& family = "");
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path, std::optional<Family> family = std::nullopt);
+// The same, the family given by name (to_string(Family); "": unknown). UsageError for an unknown name.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& path, const std::string& family);
+
 
 }  // namespace lwm

@@ -8,11 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "lwm/common/family.h"
+
 namespace lwm {
 
-// XlmRoberta: RoBERTa's module tree and names (XLMRobertaForSequenceClassification's base_model_prefix is
-// "roberta") with a SentencePiece vocabulary in fairseq's numbering (lwm/data/sentencepiece_tokenizer.h).
-enum class Family { Bert, Roberta, XlmRoberta, DistilBert, Electra, Gpt2, Opt, T5 };
 // gelu (erf, HF "gelu"), gelu_new (tanh approximation), relu, tanh (the BERT / RoBERTa classifier heads).
 enum class Activation { GeluErf, GeluTanh, Relu, Tanh };
 enum class PositionScheme {
@@ -53,7 +52,6 @@ enum class NormKind {
   RmsNorm,    // T5: x / sqrt(mean(x^2) + eps) * w, no mean, no bias
 };
 
-std::string to_string(Family f);
 std::string to_string(Activation a);
 std::string to_string(PositionScheme p);
 std::string to_string(HeadType h);
@@ -187,9 +185,5 @@ constexpr const char* kSpecAttribute = "lwm_spec";
 // one fact an import cannot read from weights and graphs alike (XLM-R has RoBERTa's names; its HF class name
 // tells them apart in an export, and this attribute in an lwm student).
 constexpr const char* kFamilyAttribute = "lwm_family";
-
-// The modules (full dotted paths) the spec's sources use as projections (Linear layers, or GPT-2's Conv1D),
-// each with whether its weight is stored transposed ([in, out]): what int8 quantizes.
-std::map<std::string, bool> projection_modules(const ModelSpec& spec);
 
 }  // namespace lwm
