@@ -24,6 +24,7 @@
 #include "lwm/model/faithfulness.h"
 #include "lwm/model/importer.h"
 #include "lwm/model/torchscript_file.h"
+#include "lwm/model/tensor_inventory.h"
 #include "lwm/pipeline/checkpoint.h"
 #include "lwm/pipeline/report.h"
 #include "lwm/pipeline/task_data.h"
@@ -89,14 +90,37 @@ std::vector<NamedPath> fingerprinted_files(const CompressArgs& args) {
 
 void refuse_overwriting_inputs(const CompressArgs& args) {
   const std::vector<NamedPath> inputs = input_files(args);
-  std::vector<NamedPath> outputs = {{"the student (--out)", args.out / "model.pt"},
-                                    {"the report (--out)", args.out / "report.json"}};
-  for (const char* name : kStagedFiles) outputs.push_back({"a staged file (--out)", args.out / name});
-  for (const char* name : {"model.pt.previous", "report.json.previous", ".lwm-publish.json", ".lwm.lock"}) {
-    outputs.push_back({"a file of the publish protocol (--out)", args.out / name});
+  std::vector<NamedPath> outputs;
+  for (const fs::path& dir : {args.out, args.fp32_out}) {
+    if (dir.empty()) continue;
+    outputs.push_back({"the student (--out)", dir / "model.pt"});
+    outputs.push_back({"the report (--out)", dir / "report.json"});
+    for (const char* name : kStagedFiles) outputs.push_back({"a staged file (--out)", dir / name});
+    for (const char* name : {"model.pt.previous", "report.json.previous", ".lwm-publish.json", ".lwm.lock"}) {
+      outputs.push_back({"a file of the publish protocol (--out)", dir / name});
+    }
   }
   outputs.push_back({"the checkpoint (--out)", checkpoint_path(args.out)});
   refuse_outputs_over_inputs(outputs, inputs);
+}
+
+// Writes `report` beside the staged model and publishes both into `dir` as a unit (lwm/common/publish.h).
+void publish_result(const fs::path& dir, const fs::path& staged_model, const nlohmann::json& report) {
+  const fs::path staged_report = dir / ".report.json.staged";
+  try {
+    {
+      std::ofstream out(staged_report, std::ios::binary);
+      out << report.dump(2) << "\n";
+      out.close();
+      if (!out) throw OutputError((dir / "report.json").string() + ": cannot write (disk full?)");
+    }
+    publish_together({{staged_model, dir / "model.pt"}, {staged_report, dir / "report.json"}});
+  } catch (...) {
+    std::error_code ignore;
+    fs::remove(staged_model, ignore);
+    fs::remove(staged_report, ignore);
+    throw;
+  }
 }
 
 MeasureOptions measure_options(const CompressConfig& c) {
@@ -113,7 +137,14 @@ MeasureOptions measure_options(const CompressConfig& c) {
 CompressOutcome run_compress(const CompressArgs& args) {
   const CompressConfig& cfg = args.config;
   refuse_overwriting_inputs(args);
+  const bool fp32_variant = cfg.int8 && !args.fp32_out.empty();
+  std::error_code same_ec;
+  if (fp32_variant && fs::weakly_canonical(fs::absolute(args.fp32_out), same_ec) ==
+                          fs::weakly_canonical(fs::absolute(args.out), same_ec)) {
+    throw UsageError("the fp32 student's directory must not be the int8 student's (" + args.out.string() + ")");
+  }
   const auto out_lock = prepare_out_dir(args.out, args.overwrite, args.resume);
+  const auto fp32_lock = fp32_variant ? prepare_out_dir(args.fp32_out, args.overwrite, false) : nullptr;
   // A checkpoint to resume is read and checked before any long work. The fingerprint reads every input file
   // once more (a hash of the teacher's bytes): only a run that writes or reads checkpoints pays for it.
   const bool checkpointing = args.checkpoint_every > 0 || args.resume;
@@ -257,9 +288,10 @@ CompressOutcome run_compress(const CompressArgs& args) {
   // not the difference between a traced graph and lwm's module (a traced 12-layer teacher ran ~1.4x slower
   // than its rebuild). Size is the teacher file's.
   ModelMeasurement teacher_m = measure_model(teacher_native, args.model, data.task, eval_data, pad, measure_options(cfg));
-  const fs::path model_path = args.out / "model.pt";
   const fs::path staged = args.out / ".model.pt.staged";
+  const fs::path fp32_staged = (fp32_variant ? args.fp32_out : args.out) / ".model-fp32.pt.staged";
   CompressOutcome outcome;
+  nlohmann::json fp32_report;
   try {
     save_torchscript(final_model, staged);
     auto saved = load_torchscript(staged);
@@ -267,12 +299,22 @@ CompressOutcome run_compress(const CompressArgs& args) {
     student_m.parameters = fp32_parameters;  // int8 weights are packed constants, not parameters
     if (cfg.int8) {
       // The same student before int8, measured right after it: int8's own gain, free of the teacher's noise.
-      const fs::path fp32_staged = args.out / ".model-fp32.pt.staged";
       save_torchscript(fp32_model, fp32_staged);
       ModelMeasurement fp32_m = measure_model(load_torchscript(fp32_staged), fp32_staged, data.task, eval_data, pad,
                                               measure_options(cfg));
-      std::error_code ignore;
-      fs::remove(fp32_staged, ignore);
+      fp32_m.parameters = fp32_parameters;
+      if (fp32_variant) {
+        CompressArgs fp32_args = args;
+        fp32_args.out = args.fp32_out;
+        fp32_args.config.int8 = false;
+        ReportInputs fp32_in{fp32_args, teacher.spec, final_spec, kept, teacher_m, fp32_m, trained,
+                             pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference,
+                             nlohmann::json(nullptr), run_energy, data.task};
+        fp32_report = compress_report(fp32_in);
+      } else {
+        std::error_code ignore;
+        fs::remove(fp32_staged, ignore);
+      }
       int8_summary["fp32_student"] = fp32_m.to_json();
       int8_summary["relative_to_fp32"] = relative_json(fp32_m, student_m);
       int8_summary["relative_to_fp32"]["note"] = "int8 student / the same student in fp32, measured in the same run";
@@ -284,25 +326,22 @@ CompressOutcome run_compress(const CompressArgs& args) {
   } catch (...) {
     std::error_code ignore;
     fs::remove(staged, ignore);
+    fs::remove(fp32_staged, ignore);
     throw;
   }
 
-  // Both files or neither (lwm/common/publish.h), also if the process is killed now.
-  const fs::path staged_report = args.out / ".report.json.staged";
-  try {
-    {
-      std::ofstream out(staged_report, std::ios::binary);
-      out << outcome.report.dump(2) << "\n";
-      out.close();
-      if (!out) throw OutputError((args.out / "report.json").string() + ": cannot write (disk full?)");
+  // Both files or neither (lwm/common/publish.h), also if the process is killed now. The fp32 variant first:
+  // a result in `out` means the run is complete.
+  if (fp32_variant) {
+    try {
+      publish_result(args.fp32_out, fp32_staged, fp32_report);
+    } catch (...) {
+      std::error_code ignore;
+      fs::remove(staged, ignore);
+      throw;
     }
-    publish_together({{staged, model_path}, {staged_report, args.out / "report.json"}});
-  } catch (...) {
-    std::error_code ignore;
-    fs::remove(staged, ignore);
-    fs::remove(staged_report, ignore);
-    throw;
   }
+  publish_result(args.out, staged, outcome.report);
   // The result is out: the checkpoint's work is done.
   std::error_code ignore;
   if (fs::remove(checkpoint_path(args.out), ignore)) sync_directory(args.out);

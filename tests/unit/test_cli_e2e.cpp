@@ -1,5 +1,7 @@
 // End-to-end runs of the compress binary on real data (../shared/data) and tiny reference models.
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 
@@ -74,6 +76,12 @@ TEST(CliInspect, PrintsSpecAndJson) {
   EXPECT_EQ(j["spec"]["family"], "distilbert");
   EXPECT_EQ(j["spec"]["layers"].size(), 2u);
   EXPECT_LE(j["faithful"]["max_abs_logit_difference"].get<double>(), 1e-4);
+  // Every tensor with its role, axes and shape (tensor_inventory.h).
+  ASSERT_FALSE(j["tensors"].empty());
+  EXPECT_EQ(j["tensors"][0]["name"], "distilbert.embeddings.word_embeddings.weight");
+  EXPECT_EQ(j["tensors"][0]["role"], "word_embeddings");
+  EXPECT_EQ(j["tensors"][0]["axes"], json({"vocab", "hidden"}));
+  EXPECT_EQ(j["tensors"][0]["shape"][1], 64);
 }
 
 TEST(CliFinetune, TrainsATeacherThatLoadsInPython) {
@@ -271,6 +279,18 @@ TEST(CliCompress, StudentIsSmallerFasterAndLoadsInPython) {
   }
   EXPECT_FALSE(j["student"]["measurement"]["energy"]["method"].get<std::string>().empty());
   EXPECT_GT(j["compression_run"]["co2_grams"].get<double>(), 0);
+  // The break-even is computed from the report's own figures (measured, so either outcome can happen here).
+  const auto& be = j["compression_run"]["break_even"];
+  const double saving = j["teacher"]["measurement"]["energy"]["joules_per_1000_inferences"].get<double>() -
+                        j["student"]["measurement"]["energy"]["joules_per_1000_inferences"].get<double>();
+  EXPECT_NEAR(be["saving_joules_per_1000_inferences"].get<double>(), saving, 1e-9 * std::fabs(saving) + 1e-12);
+  if (saving > 0) {
+    EXPECT_EQ(be["inferences"].get<int64_t>(),
+              static_cast<int64_t>(std::ceil(j["compression_run"]["energy_joules"].get<double>() / (saving / 1000.0))));
+  } else {
+    EXPECT_TRUE(be["inferences"].is_null());
+  }
+  EXPECT_NE(r.output.find("break-even: "), std::string::npos) << r.output;
   EXPECT_LE(j["stages"]["shrink"]["max_abs_logit_difference_vs_masked"].get<double>(), 1e-4);
   // Loads and runs in Python with torch.jit.load, same inputs and output structure.
   std::string py;

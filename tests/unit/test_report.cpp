@@ -78,6 +78,52 @@ TEST(CompressSummary, SaysNoLessThanTheReport) {
   EXPECT_EQ(s.find("is larger"), std::string::npos) << s;
   EXPECT_NE(s.find("warning: student: energy may be overstated"), std::string::npos) << s;
   EXPECT_NE(s.find("targets: none set"), std::string::npos) << s;
+  // Short of the target by less than one whole unit (0.6 of 4,096 FFN neurons is 2,457.6): no warning; by one: one.
+  report["stages"]["pruning"] = {{"targets", {{"heads", 0.0}, {"ffn", 0.6}, {"hidden", 0.65}}},
+                                 {"sparsity", {{"heads", 0.0}, {"ffn", 2457.0 / 4096}, {"hidden", 166.0 / 256}}},
+                                 {"ffn_per_layer", {410, 410, 410, 409}},
+                                 {"heads_per_layer", {4, 4, 4, 4}},
+                                 {"hidden", 90},
+                                 {"hidden_before", 256}};
+  std::string near = compress_summary(report);
+  EXPECT_EQ(near.find("sparsity reached"), std::string::npos) << near;
+  report["stages"]["pruning"]["sparsity"]["hidden"] = 165.0 / 256;
+  report["stages"]["pruning"]["hidden"] = 91;
+  near = compress_summary(report);
+  EXPECT_NE(near.find("warning: hidden sparsity reached 0.64, below the 0.65 asked"), std::string::npos) << near;
+  EXPECT_EQ(near.find("ffn sparsity reached"), std::string::npos) << near;
+}
+
+// Break-even: the run's energy over the saving per inference, rounded up; never when the student saves nothing.
+TEST(BreakEven, IsTheRunsEnergyOverTheSavingPerInference) {
+  // measurement(): 100 examples, joules = batch_ms: the teacher 10 J (0.1 J each), the student 4 J (0.04 J each).
+  const ModelMeasurement teacher = measurement("accuracy", 0.9, 1000, 2.0, 10.0);
+  const ModelMeasurement student = measurement("accuracy", 0.9, 400, 1.0, 4.0);
+  json be = break_even_json(300.0, 475, teacher, student);
+  EXPECT_EQ(be["inferences"].get<int64_t>(), 5000);  // 300 J / 0.06 J
+  EXPECT_DOUBLE_EQ(be["saving_joules_per_1000_inferences"].get<double>(), 60.0);
+  EXPECT_NEAR(be["compression_co2_grams"].get<double>(), 300.0 / 3.6e6 * 475, 1e-12);
+  EXPECT_EQ(break_even_json(300.1, 475, teacher, student)["inferences"].get<int64_t>(), 5002);  // rounded up
+  EXPECT_TRUE(break_even_json(300.0, 475, student, teacher)["inferences"].is_null());  // costs more per inference
+  EXPECT_TRUE(break_even_json(300.0, 475, teacher, teacher)["inferences"].is_null());
+  EXPECT_TRUE(break_even_json(300.0, 475, teacher, student, /*resumed=*/true)["inferences"].is_null());
+  EXPECT_EQ(break_even_json(3.0, 475, teacher, student)["inferences"].get<int64_t>(), 50);  // exact: not 51
+  ModelMeasurement barely = teacher;
+  barely.energy.joules = teacher.energy.joules * (1 - 1e-15);  // a saving within rounding: no count
+  EXPECT_TRUE(break_even_json(1e9, 475, teacher, barely)["inferences"].is_null());
+  json report = {{"relative", relative_json(teacher, student)},
+                 {"teacher", {{"spec", {{"num_layers", 4}}}, {"measurement", teacher.to_json()}}},
+                 {"student", {{"spec", {{"num_layers", 2}}}, {"path", "out/model.pt"}, {"measurement", student.to_json()}}},
+                 {"stages", {{"int8", nullptr}, {"pruning", nullptr}}},
+                 {"targets", {{"met", true}, {"checks", json::array()}}},
+                 {"compression_run", {{"break_even", be}}}};
+  EXPECT_NE(compress_summary(report).find("break-even: the run's 300 J are paid back after 5000 inferences"),
+            std::string::npos)
+      << compress_summary(report);
+  report["compression_run"]["break_even"] = break_even_json(300.0, 475, student, teacher);
+  EXPECT_NE(compress_summary(report).find("break-even: never"), std::string::npos) << compress_summary(report);
+  report["compression_run"]["break_even"] = break_even_json(300.0, 475, teacher, student, true);
+  EXPECT_NE(compress_summary(report).find("break-even: not computed"), std::string::npos) << compress_summary(report);
 }
 
 }  // namespace

@@ -24,6 +24,10 @@ struct CompressArgs {
   std::vector<std::string> labels;       // the teacher's label order (--labels); empty: the task's
   int64_t checkpoint_every = 0;  // > 0: a checkpoint (lwm/pipeline/checkpoint.h) every N steps and each epoch end
   bool resume = false;           // continue from out/checkpoint.pt when there is one
+  // With int8: also publish the same student before int8 here (model.pt + a report.json of its own, int8 off,
+  // the same run's teacher measurement and cost), so one distillation yields both (compress search does).
+  // Must be another directory than `out`; it is written first, with `overwrite` as for `out`.
+  std::filesystem::path fp32_out;
 };
 
 struct CompressOutcome {

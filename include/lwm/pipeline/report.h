@@ -44,11 +44,23 @@ bool meets_min_relative(double teacher, double student, double r);
 // by "metric".
 nlohmann::json relative_json(const ModelMeasurement& teacher, const ModelMeasurement& student);
 
+// The break-even of a compression run: how many inferences the student must serve, instead of the teacher, for
+// its saving per inference to pay back the energy the run spent. inferences = ceil(run_joules / (teacher J per
+// inference - student J per inference)), per-inference energy from each model's eval pass (measurement.energy,
+// at the eval batch size); CO2 follows the same ratio at one carbon intensity. `inferences` is null when the
+// student saves nothing per inference (then the run is never paid back), or so little that the count passes 2^53,
+// and when `resumed` (run_joules is then only the resuming process's part). Keys: inferences,
+// compression_energy_joules, saving_joules_per_1000_inferences, compression_co2_grams,
+// saving_co2_grams_per_1000_inferences, basis.
+nlohmann::json break_even_json(double run_joules, double carbon_intensity, const ModelMeasurement& teacher,
+                               const ModelMeasurement& student, bool resumed = false);
+
 nlohmann::json compress_report(const ReportInputs& in);
 
 // A few lines for people: what was done and the relative numbers, saying no less than the report: the
 // metric's name, batch-1 and eval-batch latency ratios, int8 layers n of m, sparsity reached against asked,
-// and a warning line for every measured figure in which the student is slower or larger than the teacher.
+// a warning line for every measured figure in which the student is slower or larger than the teacher, and the
+// break-even when the report has one.
 std::string compress_summary(const nlohmann::json& report);
 
 }  // namespace lwm
