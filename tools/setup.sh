@@ -43,6 +43,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libicu-dev libpcre2-dev
   libsentencepiece-dev sentencepiece
   libtcmalloc-minimal4
+  gnuplot-nox fonts-dejavu-core
 )
 
 # Run a command as root (directly when we are root, through sudo otherwise).

@@ -6,8 +6,12 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <map>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "lwm/cli/commands.h"
@@ -15,6 +19,7 @@
 #include "lwm/pipeline/config.h"
 #include "lwm/pipeline/pipeline.h"
 #include "lwm/pipeline/report.h"
+#include "lwm/pipeline/search.h"
 
 namespace {
 
@@ -85,9 +90,6 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("lwm ") + LWM_VERSION);
   app.require_subcommand(0, 1);
   app.fallthrough();  // global options (--threads, --quiet) may follow the sub-command too
-  std::string keys_help = "\nConfig keys (set in --config JSON or as --KEY VALUE):\n";
-  for (const auto& [key, help] : lwm::config_keys()) keys_help += "  --" + key + "  " + help + "\n";
-  app.footer(keys_help);
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false, verbose = false;
   app.add_option("--threads", threads, "intra-op threads (default: all cores)")
@@ -117,6 +119,27 @@ int main(int argc, char** argv) {
   app.add_option("--labels", compress.labels, kLabelsHelp)->delimiter(',');
   app.add_option("--label-words", compress.label_words, "T5, GPT-2 LM: the words scored for the labels, in label order (a,b)")
       ->delimiter(',');
+
+  // Every config key is an option of the compression run (--KEY VALUE or --KEY=VALUE, written with '-' or '_'),
+  // applied after --config in the order given. Its text goes to load_config, whose rule for the key checks it
+  // wherever the value comes from (a preset file too), and whose errors name the option as the user wrote it:
+  // so each spelling is its own option, the '_' one hidden from --help.
+  std::map<const CLI::Option*, std::string> key_options;  // option -> its name as written, without "--"
+  std::vector<std::string> key_texts(2 * lwm::config_keys().size());
+  size_t next_text = 0;
+  std::map<std::string, std::string> dashed_keys;  // key (its '_' spelling) -> its dashed spelling
+  for (const auto& [key, type, help] : lwm::config_keys()) {
+    std::string dashed = key;
+    std::replace(dashed.begin(), dashed.end(), '_', '-');
+    dashed_keys[key] = dashed;
+    for (const std::string& name : dashed == key ? std::vector<std::string>{key} : std::vector<std::string>{dashed, key}) {
+      CLI::Option* option = app.add_option("--" + name, key_texts[next_text++], help)
+                                ->type_name(type)
+                                ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+                                ->group(name == dashed ? "Config keys (override --config)" : "");
+      key_options[option] = name;
+    }
+  }
 
   lwm::InspectArgs inspect;
   auto* inspect_cmd = app.add_subcommand("inspect", "recognise a TorchScript model, print its spec, verify the rebuild");
@@ -158,10 +181,82 @@ int main(int argc, char** argv) {
   finetune_cmd->add_option("--seed", t.seed)->capture_default_str()->check(key_rule("seed"));
   add_data_options(finetune_cmd, finetune.data);
 
-  app.allow_extras();  // config overrides; the sub-commands below reject extras themselves
-  for (auto* sub : {inspect_cmd, evaluate_cmd, finetune_cmd}) sub->allow_extras(false);
+  lwm::SearchArgs search;
+  lwm::CompressArgs& sb = search.base;
+  std::string search_config, objective = "emissions", budget;
+  bool no_int8 = false, no_plot = false;
+  sb.checkpoint_every = 200;
+  auto* search_cmd = app.add_subcommand(
+      "search", "compress with several recipes and pick the greenest student that meets the targets (exit 7: none)");
+  search_cmd->footer("Config keys (compress --help, \"Config keys\") set every candidate's training, after --config; "
+                     "docs/search.md says how the search orders, rules out and reuses candidates.");
+  search_cmd->add_option("--model", sb.model, "teacher: a fine-tuned TorchScript classifier (never modified)")->required();
+  search_cmd->add_option("--task", sb.task, "sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb or generic")->required();
+  search_cmd->add_option("--train", sb.train, "training data for distillation")->required();
+  search_cmd->add_option("--eval", sb.eval, "eval data")->required();
+  search_cmd->add_option("--tokenizer", sb.tokenizer, "vocab.txt, tokenizer.json, or a directory holding one")->required();
+  search_cmd->add_option("--out", sb.out, "search directory: pareto.json, pareto.md, pareto.png, best/, candidates/")
+      ->required();
+  search_cmd->add_option("--min-relative-accuracy", search.min_relative_accuracy,
+                         "target: student metric >= this x the teacher's (report.json's rule)")
+      ->required()
+      ->check(key_rule("min_relative_accuracy"));
+  search_cmd->add_option("--objective", objective, "what the chosen student minimises: emissions, latency-batch-1, latency or size")
+      ->capture_default_str();
+  search_cmd->add_option("--max-relative-time", search.max_relative_time, "target: eval-pass time / the teacher's (0: none)")
+      ->check(key_rule("max_relative_time"));
+  search_cmd->add_option("--max-relative-size", search.max_relative_size, "target: file size / the teacher's (0: none)")
+      ->check(key_rule("max_relative_size"));
+  search_cmd->add_option("--budget", budget, "stop starting candidates past this wall time: 2h, 90m, 1h30m, seconds (default: none)");
+  search_cmd->add_option("--keep-layers", search.keep_layers,
+                         "layer counts to try (per stack); default: 2/3, 1/2, 1/3 of the teacher's (fewer removed with "
+                         "under 10,000 training examples, and for T5: docs/search.md)")
+      ->delimiter(',');
+  search_cmd->add_option("--sparsities", search.sparsities,
+                         "structured sparsity levels to try (heads, FFN and hidden alike); default: 0, 0.3, 0.6 (0, 0.3 "
+                         "with under 10,000 training examples, and for T5)")
+      ->delimiter(',');
+  search_cmd->add_flag("--no-int8", no_int8, "measure fp32 students only (default: each also with int8)");
+  search_cmd->add_flag("--no-plot", no_plot, "no pareto.png (it needs gnuplot)");
+  search_cmd->add_option("--config", search_config, "base preset: training keys (epochs, learning rate, ...) for every candidate");
+  search_cmd->add_option("--checkpoint-every", sb.checkpoint_every,
+                         "a candidate's checkpoint every N distillation steps and at each epoch end, so a killed search resumes (0: none)")
+      ->capture_default_str()
+      ->check(number(kCheckpointRule));
+  search_cmd->add_option("--limit-train", sb.limit_train, "use only the first N training examples (0: all)")
+      ->check(number(kLimitRule));
+  search_cmd->add_option("--limit-eval", sb.limit_eval, "use only the first N eval examples (0: all)")->check(number(kLimitRule));
+  search_cmd->add_option("--labels", sb.labels, kLabelsHelp)->delimiter(',');
+  search_cmd->add_option("--label-words", sb.label_words, "T5, GPT-2 LM: the words scored for the labels, in label order (a,b)")
+      ->delimiter(',');
+
+  app.allow_extras();  // named by reject_unknown_argument() (did you mean); the sub-commands reject extras themselves
+  for (auto* sub : {inspect_cmd, evaluate_cmd, finetune_cmd, search_cmd}) sub->allow_extras(false);
+  // '-' and '_' are the same in a key (README): a spelling that mixes them is read as the dashed one, and
+  // "--KEY=" as an empty value (CLI11 would take the next word instead), as a preset's "" is.
+  std::vector<std::string> words(argv, argv + argc);
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (words[i] == "--") break;
+    if (words[i].rfind("--", 0) != 0) continue;
+    const size_t eq = words[i].find('=');
+    const std::string written = words[i].substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    std::string underscored = written;
+    std::replace(underscored.begin(), underscored.end(), '-', '_');
+    auto key = dashed_keys.find(underscored);
+    if (key == dashed_keys.end()) continue;
+    const std::string name = written == key->first ? written : key->second;
+    if (eq != std::string::npos && eq + 1 == words[i].size()) {
+      words[i] = "--" + name;
+      words.insert(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, "");
+      ++i;
+    } else {
+      words[i] = "--" + name + (eq == std::string::npos ? "" : words[i].substr(eq));
+    }
+  }
+  std::vector<char*> word_ptrs;
+  for (auto& w : words) word_ptrs.push_back(w.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(word_ptrs.size()), word_ptrs.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::cerr << "compress: error: " << one_line(e.what()) << "\n";
@@ -173,8 +268,14 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(quiet ? spdlog::level::err : verbose ? spdlog::level::debug : spdlog::level::info);
   torch::set_num_threads(threads);
-  if ((*inspect_cmd || *evaluate_cmd || *finetune_cmd) && !app.remaining().empty()) {
-    std::cerr << "compress: error: unexpected argument '" << app.remaining().front() << "'\n";
+  // A config key given to a sub-command falls through to the compression run's option: not for it.
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (const CLI::Option* option : app.parse_order()) {
+    if (auto it = key_options.find(option); it != key_options.end()) overrides.emplace_back(it->second, option->results().back());
+  }
+  if ((*inspect_cmd || *evaluate_cmd || *finetune_cmd) && (!app.remaining().empty() || !overrides.empty())) {
+    const std::string word = !app.remaining().empty() ? app.remaining().front() : "--" + overrides.front().first;
+    std::cerr << "compress: error: unexpected argument '" << word << "'\n";
     return static_cast<int>(lwm::ExitCode::Usage);
   }
   finetune.train_options.quiet = quiet;
@@ -183,13 +284,44 @@ int main(int argc, char** argv) {
     if (*inspect_cmd) return lwm::run_inspect(inspect);
     if (*evaluate_cmd) return lwm::run_evaluate(evaluate);
     if (*finetune_cmd) return lwm::run_finetune(finetune);
+    if (*search_cmd) {
+      // Config keys (after `search` too) set the base recipe of every candidate, after --config.
+      if (!app.remaining().empty()) lwm::reject_unknown_argument(app.remaining().front());
+      // What the search sets per recipe, or takes as its own options, is not a base-recipe key.
+      for (const auto& [name, value] : overrides) {
+        std::string key = name;
+        std::replace(key.begin(), key.end(), '-', '_');
+        for (const char* own : {"keep_layers", "keep_layer_fraction", "layers", "prune_heads", "prune_ffn", "prune_hidden",
+                                "int8", "min_relative_accuracy", "max_relative_time", "max_relative_size"}) {
+          if (key == own) {
+            throw lwm::UsageError("--" + name + ": search sets it per recipe or takes it as its own option (see compress search --help)");
+          }
+        }
+      }
+      sb.quiet = quiet;
+      sb.config_file = search_config;
+      sb.config = lwm::load_config(
+          search_config.empty() ? std::nullopt : std::optional<std::filesystem::path>(search_config), overrides);
+      search.objective = lwm::search_objective_from_string(objective);
+      if (!budget.empty()) search.budget_seconds = lwm::parse_budget(budget);
+      search.int8 = !no_int8;
+      search.plot = !no_plot;
+      const lwm::SearchOutcome result = lwm::run_search(search);
+      std::cout << lwm::search_summary(result.pareto, sb.out);
+      if (!result.found) {
+        std::cerr << "compress: error: no candidate met the targets (see " << (sb.out / "pareto.md").string() << ")\n";
+        return static_cast<int>(lwm::ExitCode::TargetMissed);
+      }
+      return 0;
+    }
     for (const auto* required : {"--model", "--task", "--train", "--eval", "--tokenizer", "--out"}) {
       if (app.count(required) == 0) throw lwm::UsageError(std::string(required) + " is required (see --help)");
     }
     compress.quiet = quiet;
     compress.config_file = config_file;
+    if (!app.remaining().empty()) lwm::reject_unknown_argument(app.remaining().front());
     compress.config = lwm::load_config(config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(config_file),
-                                       lwm::config_overrides(app.remaining()));
+                                       overrides);
     lwm::CompressOutcome outcome = lwm::run_compress(compress);
     std::cout << lwm::compress_summary(outcome.report);
     if (!outcome.targets_met) {

@@ -62,6 +62,7 @@ std::vector<int> int_list(const std::string& key, const Json& v) {
 
 // A key: its help, and either a NumberRule with a setter of the checked number, or a setter of any JSON value.
 struct Key {
+  std::string type;  // for --help: INT, NUMBER, BOOL, LIST (of layer numbers) or TEXT
   std::string help;
   std::optional<NumberRule> rule;
   std::function<void(CompressConfig&, double)> set_number;
@@ -71,12 +72,12 @@ struct Key {
 
 Key number(std::string help, NumberRule rule, std::function<void(CompressConfig&, double)> set,
            std::function<Json(const CompressConfig&)> get) {
-  return {std::move(help), rule, std::move(set), nullptr, std::move(get)};
+  return {rule.integer ? "INT" : "NUMBER", std::move(help), rule, std::move(set), nullptr, std::move(get)};
 }
 
-Key other(std::string help, std::function<void(CompressConfig&, const std::string&, const Json&)> set,
+Key other(std::string type, std::string help, std::function<void(CompressConfig&, const std::string&, const Json&)> set,
           std::function<Json(const CompressConfig&)> get) {
-  return {std::move(help), std::nullopt, nullptr, std::move(set), std::move(get)};
+  return {std::move(type), std::move(help), std::nullopt, nullptr, std::move(set), std::move(get)};
 }
 
 // Upper bounds where nothing else bounds a value are far above any sensible setting; they exist so that a
@@ -90,10 +91,10 @@ const std::vector<std::pair<std::string, Key>>& keys() {
       {"keep_layer_fraction", number("fraction of the teacher's layers the student keeps (2/3, 1/3)", R::reals(0, 1, true),
                                      [](auto& c, double x) { c.keep_layer_fraction = x; },
                                      [](auto& c) { return Json(c.keep_layer_fraction); })},
-      {"layer_strategy", other("which layers to keep: top (drop the highest), bottom, alternate, explicit",
+      {"layer_strategy", other("TEXT", "which layers to keep: top (drop the highest), bottom, alternate, explicit",
                                [](auto& c, auto& n, auto& v) { c.layer_strategy = layer_strategy_from_string(as<std::string>(n, v)); },
                                [](auto& c) { return Json(to_string(c.layer_strategy)); })},
-      {"layers", other("explicit strategy: teacher layers to keep, e.g. [0, 5, 11] or \"0,5,11\"",
+      {"layers", other("LIST", "explicit strategy: teacher layers to keep, e.g. [0, 5, 11] or \"0,5,11\"",
                        [](auto& c, auto& n, auto& v) { c.layers = int_list(n, v); c.layer_strategy = LayerStrategy::Explicit; },
                        [](auto& c) { return Json(c.layers); })},
       {"epochs", number("training epochs of the distillation", R::integers(1, 10000),
@@ -132,10 +133,10 @@ const std::vector<std::pair<std::string, Key>>& keys() {
       {"hidden_weight", number("weight of the hidden-state MSE (0: off)", R::reals(0, 1e6),
                                [](auto& c, double x) { c.distill.hidden_weight = x; },
                                [](auto& c) { return Json(c.distill.hidden_weight); })},
-      {"hidden_map", other("teacher layer matched with each student layer (default: the layers kept)",
+      {"hidden_map", other("LIST", "teacher layer matched with each student layer (default: the layers kept)",
                            [](auto& c, auto& n, auto& v) { c.distill.hidden_map = int_list(n, v); },
                            [](auto& c) { return Json(c.distill.hidden_map); })},
-      {"cache_teacher_logits", other("compute the teacher's logits once instead of every step",
+      {"cache_teacher_logits", other("BOOL", "compute the teacher's logits once instead of every step",
                                      [](auto& c, auto& n, auto& v) { c.distill.cache_teacher_logits = as<bool>(n, v); },
                                      [](auto& c) { return Json(c.distill.cache_teacher_logits); })},
       {"prune_heads", number("final fraction of attention heads pruned, in [0, 1)", R::reals(0, 1, false, true),
@@ -156,7 +157,7 @@ const std::vector<std::pair<std::string, Key>>& keys() {
       {"prune_frequency", number("steps between mask updates", R::integers(1, 1e9),
                                  [](auto& c, double x) { c.prune_frequency = static_cast<int64_t>(x); },
                                  [](auto& c) { return Json(c.prune_frequency); })},
-      {"int8", other("int8 for CPU: dynamic int8 Linear layers (see int8_min_weights) and an int8 word embedding",
+      {"int8", other("BOOL", "int8 for CPU: dynamic int8 Linear layers (see int8_min_weights) and an int8 word embedding",
                      [](auto& c, auto& n, auto& v) { c.int8 = as<bool>(n, v); },
                      [](auto& c) { return Json(c.int8); })},
       {"int8_min_weights", number("with int8: Linear layers with fewer weights (in x out) stay fp32, where int8's fixed cost per call loses",
@@ -248,10 +249,12 @@ void apply(CompressConfig& config, const std::string& raw_key, const Json& value
 
 }  // namespace
 
-const std::vector<std::pair<std::string, std::string>>& config_keys() {
-  static const std::vector<std::pair<std::string, std::string>> out = [] {
-    std::vector<std::pair<std::string, std::string>> v;
-    for (const auto& [name, key] : keys()) v.emplace_back(name, key.rule ? key.help + " (" + key.rule->describe() + ")" : key.help);
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> out = [] {
+    std::vector<ConfigKey> v;
+    for (const auto& [name, key] : keys()) {
+      v.push_back({name, key.type, key.rule ? key.help + " (" + key.rule->describe() + ")" : key.help});
+    }
     return v;
   }();
   return out;
@@ -273,21 +276,10 @@ Json CompressConfig::to_json() const {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> config_overrides(const std::vector<std::string>& words) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    const std::string& arg = words[i];
-    if (arg.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + arg + "'");
-    const size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      out.emplace_back(arg.substr(2, eq - 2), arg.substr(eq + 1));
-    } else if (i + 1 < words.size()) {
-      out.emplace_back(arg.substr(2), words[++i]);
-    } else {
-      throw UsageError("config key '" + arg.substr(2) + "' needs a value");
-    }
-  }
-  return out;
+void reject_unknown_argument(const std::string& word) {
+  if (word.rfind("--", 0) != 0 || word.size() == 2) throw UsageError("unexpected argument '" + word + "'");
+  find_key(word.substr(2, word.find('=') - 2));  // throws: an option for every key exists, so this one is unknown
+  throw UsageError("unexpected argument '" + word + "'");
 }
 
 CompressConfig load_config(const std::optional<std::filesystem::path>& file,

@@ -177,6 +177,32 @@ TEST(Numbers, TheSameRuleInAConfigFileAndForEveryWritingOfANumber) {
   EXPECT_THROW(config_number_rule("int8"), std::logic_error);
 }
 
+// Every config key is an option of the compression run (CLI11): a typo gets the nearest key, a key given to a
+// sub-command is refused, and --help shows each key with its kind and range.
+TEST(ConfigKeys, AreOptionsWithTypesRangesAndSuggestions) {
+  const fs::path dir = scratch("config-keys");
+  const std::string cp = "--model m.pt --task sst2 --train t.tsv --eval e.tsv --tokenizer t.txt --out o";
+  expect_one_line_error(compress_in(dir, cp + " --lerning-rate 1e-4"), 2,
+                        "unknown config key 'lerning-rate': did you mean 'learning-rate'?");
+  expect_one_line_error(compress_in(dir, cp + " --keep_layrs=2"), 2, "did you mean 'keep_layers'?");
+  expect_one_line_error(compress_in(dir, cp + " --int8"), 2, "--int8");
+  expect_one_line_error(compress_in(dir, cp + " stray"), 2, "unexpected argument 'stray'");
+  expect_one_line_error(compress_in(dir, "evaluate --model m.pt --eval e.tsv --task sst2 --tokenizer t.txt --epochs 3"), 2,
+                        "unexpected argument '--epochs'");
+  // '-' and '_' are the same, mixed too (named as the dashed key); "--KEY=" is an empty value, not the next word.
+  expect_one_line_error(compress_in(dir, cp + " --int8-min_weights -1"), 2, "--int8-min-weights: -1 is not allowed");
+  expect_one_line_error(compress_in(dir, cp + " --seed= --epochs 2"), 2, "--seed: ");
+  // Given twice: the last one counts (and is checked), as a later --KEY overrides the preset.
+  expect_one_line_error(compress_in(dir, cp + " --seed 1 --seed -1"), 2, "--seed: -1 is not allowed");
+  CliRun help = compress_in(dir, "--help");
+  ASSERT_EQ(help.code, 0) << help.output;
+  for (const char* line : {"--keep-layers INT", "--learning-rate NUMBER", "--int8 BOOL", "--layers LIST",
+                           "(a number at least 0 and below 1)"}) {
+    EXPECT_NE(help.output.find(line), std::string::npos) << line;
+  }
+  EXPECT_EQ(help.output.find("--learning_rate"), std::string::npos) << "the '_' spellings are not listed twice";
+}
+
 TEST(Numbers, RuleReadsWholeDecimalNumbersOnly) {
   const auto unit = NumberRule::reals(0, 1);
   EXPECT_DOUBLE_EQ(parse_number("x", " .25 ", unit), 0.25);

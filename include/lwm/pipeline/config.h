@@ -49,8 +49,12 @@ struct CompressConfig {
   nlohmann::json to_json() const;
 };
 
-// Every key and its one-line meaning, in order (for --help and the README).
-const std::vector<std::pair<std::string, std::string>>& config_keys();
+// Every key, in order, with its value's kind (INT, NUMBER, BOOL, LIST of layer numbers, TEXT) and its one-line
+// meaning (a number's allowed range included), for --help.
+struct ConfigKey {
+  std::string name, type, help;
+};
+const std::vector<ConfigKey>& config_keys();
 
 // The rule of a numeric key ("learning_rate", "eval_batch_size", ...; '-' or '_'), for command-line options
 // that set the same value (finetune --learning-rate, evaluate --batch-size): one rule wherever a number is given.
@@ -60,11 +64,12 @@ const NumberRule& config_number_rule(const std::string& key);
 // Applies one key to the config; UsageError naming the key when it is unknown or its value is invalid.
 void set_config_value(CompressConfig& config, const std::string& key, const nlohmann::json& value);
 
-// The words the command line's parser left over, as config overrides: "--KEY VALUE" and "--KEY=VALUE" pairs.
-// UsageError for a word that is not "--KEY" where one is expected, or a last "--KEY" without a value.
-std::vector<std::pair<std::string, std::string>> config_overrides(const std::vector<std::string>& words);
+// The UsageError for a command-line word no option took: "unknown config key 'lerning-rate': did you mean
+// 'learning-rate'?" for an option-like word (the nearest key, spelled as the user spells keys), "unexpected
+// argument" for any other. (compress registers every key as a CLI11 option; this names what it left over.)
+[[noreturn]] void reject_unknown_argument(const std::string& word);
 
-// A preset file (a JSON object of keys), then --KEY VALUE overrides (values parsed as JSON when
+// A preset file (a JSON object of keys), then --KEY VALUE overrides, in the order given (values parsed as JSON when
 // they parse, else taken as strings: ".5" is read as a number by a numeric key). Keys may be written with
 // '-' or '_'. Errors name the key as given: "config key 'seed'" in the file, "--seed" on the command line.
 CompressConfig load_config(const std::optional<std::filesystem::path>& file,
