@@ -70,26 +70,16 @@ std::unique_ptr<DirectoryLock> prepare_out_dir(const fs::path& out, bool overwri
   return lock;
 }
 
-// Everything run_compress writes in --out, and everything it reads: none may be the same file.
-std::vector<NamedPath> input_files(const CompressArgs& args) {
-  std::vector<NamedPath> inputs = {{"the teacher (--model)", args.model},
-                                   {"the training data (--train)", args.train},
-                                   {"the eval data (--eval)", args.eval},
-                                   {"the config (--config)", args.config_file}};
-  for (const auto& f : tokenizer_input_files(args.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
-  return inputs;
-}
-
 // The files whose content makes a run's checkpoint its own (the config file's keys are in the config itself).
 std::vector<NamedPath> fingerprinted_files(const CompressArgs& args) {
-  std::vector<NamedPath> files = input_files(args);
+  std::vector<NamedPath> files = compress_input_files(args);
   files.erase(std::remove_if(files.begin(), files.end(), [&](const NamedPath& f) { return f.path == args.config_file; }),
               files.end());
   return files;
 }
 
 void refuse_overwriting_inputs(const CompressArgs& args) {
-  const std::vector<NamedPath> inputs = input_files(args);
+  const std::vector<NamedPath> inputs = compress_input_files(args);
   std::vector<NamedPath> outputs;
   for (const fs::path& dir : {args.out, args.fp32_out}) {
     if (dir.empty()) continue;
@@ -133,6 +123,15 @@ MeasureOptions measure_options(const CompressConfig& c) {
 }
 
 }  // namespace
+
+std::vector<NamedPath> compress_input_files(const CompressArgs& args) {
+  std::vector<NamedPath> inputs = {{"the teacher (--model)", args.model},
+                                   {"the training data (--train)", args.train},
+                                   {"the eval data (--eval)", args.eval},
+                                   {"the config (--config)", args.config_file}};
+  for (const auto& f : tokenizer_input_files(args.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
+  return inputs;
+}
 
 CompressOutcome run_compress(const CompressArgs& args) {
   const CompressConfig& cfg = args.config;

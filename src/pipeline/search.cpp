@@ -472,11 +472,7 @@ SearchOutcome run_search(const SearchArgs& args) {
   check_writable(dir / "pareto.json");
   DirectoryLock lock(dir);
   {
-    std::vector<NamedPath> inputs = {{"the teacher (--model)", args.base.model},
-                                     {"the training data (--train)", args.base.train},
-                                     {"the eval data (--eval)", args.base.eval},
-                                     {"the config (--config)", args.base.config_file}};
-    for (const auto& f : tokenizer_input_files(args.base.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
+    const std::vector<NamedPath> inputs = compress_input_files(args.base);
     std::vector<NamedPath> outputs;
     for (const char* f : {"pareto.json", "pareto.md", "pareto.png", "pareto.gp", "best/model.pt", "best/report.json"}) {
       outputs.push_back({"a search output (--out)", dir / f});

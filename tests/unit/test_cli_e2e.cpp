@@ -5,11 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <csignal>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -352,32 +348,6 @@ std::string slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Runs the compress binary with `args` (output to `log`), waits until `ready` (polling every 2 ms, at most
-// 5 minutes), then kill -9. Whether `ready` was seen, and whether the run was still going when killed.
-struct Killed {
-  bool seen = false, signaled = false;
-};
-Killed run_and_kill_when(const std::string& args, const fs::path& log, const std::function<bool()>& ready) {
-  fs::remove(log);
-  const std::string cmd = "exec " + test::compress_binary() + " --threads 2 " + args + " > " + log.string() + " 2>&1";
-  Killed k;
-  const pid_t pid = ::fork();
-  if (pid < 0) return k;
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  for (int i = 0; i < 150000 && !k.seen; ++i) {
-    k.seen = ready();
-    if (!k.seen) ::usleep(2000);
-  }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  k.signaled = WIFSIGNALED(status);
-  return k;
-}
-
 // kill -9 at any moment and a full disk leave the earlier result in --out intact; the next run cleans up.
 TEST(CliCompress, KilledRunsAndAFullDiskLeaveTheEarlierResultIntact) {
   auto dir = scratch("no-lost-work");
@@ -395,7 +365,7 @@ TEST(CliCompress, KilledRunsAndAFullDiskLeaveTheEarlierResultIntact) {
   };
   const fs::path log = dir / "log.txt";
   auto kill_when = [&](const std::function<bool()>& ready) {
-    const Killed k = run_and_kill_when(args + " --overwrite", log, ready);
+    const test::Killed k = test::run_and_kill_when(args + " --overwrite", log, ready);
     EXPECT_TRUE(k.seen) << slurp(log);
     EXPECT_TRUE(k.signaled) << "the run ended before the kill: " << slurp(log);
   };
@@ -445,7 +415,7 @@ TEST(CliCompress, AKilledRunResumesFromItsCheckpointToTheSameStudent) {
 
   // Killed as soon as its first checkpoint is there (128 steps, one every 5).
   const fs::path log = dir / "log.txt";
-  const Killed k = run_and_kill_when(args + " --checkpoint-every 5 --out " + resumed.string(), log,
+  const test::Killed k = test::run_and_kill_when(args + " --checkpoint-every 5 --out " + resumed.string(), log,
                                      [&] { return fs::exists(resumed / "checkpoint.pt"); });
   ASSERT_TRUE(k.seen) << slurp(log);
   ASSERT_TRUE(k.signaled) << "the run ended before the kill";

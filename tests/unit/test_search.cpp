@@ -5,11 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 
-#include <csignal>
 #include <fstream>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "lwm/common/error.h"
 #include "lwm/pipeline/search.h"
@@ -195,20 +191,10 @@ TEST(Search, AKilledSearchResumesWithTheCandidatesItFinished) {
   const fs::path dir = scratch("killed");
   const std::string args = search_args(model, bert_vocab(), dir) +
                            " --keep-layers 2 --sparsities 0,0.5 --no-plot --min-relative-accuracy 0.5";
-  const std::string cmd = "exec " + test::compress_binary() + " --threads 2 --quiet " + args + " > /dev/null 2>&1";
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   const fs::path first = dir / "candidates" / "L2-s0.00" / "int8" / "report.json";
-  for (int i = 0; i < 150000 && !fs::exists(first); ++i) ::usleep(2000);
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(fs::exists(first));
-  const bool killed = WIFSIGNALED(status);
+  const test::Killed k = test::run_and_kill_when("--quiet " + args, dir / "log.txt", [&] { return fs::exists(first); });
+  ASSERT_TRUE(k.seen) << "no first candidate; the search log: " << (dir / "log.txt");
+  const bool killed = k.signaled;
 
   std::string out;
   ASSERT_EQ(test::compress(args, &out), 0) << out;

@@ -1,10 +1,14 @@
 #pragma once
 // Helpers shared by the unit tests: paths, reference-model exports, running the CLI.
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -104,6 +108,32 @@ inline int compress(const std::string& args, std::string* output) {
 inline nlohmann::json read_json(const std::filesystem::path& p) {
   std::ifstream in(p);
   return nlohmann::json::parse(in);
+}
+
+// Runs the compress binary with `args` (output to `log`), waits until `ready` (polling every 2 ms, at most
+// 5 minutes), then kill -9. Whether `ready` was seen, and whether the run was still going when killed.
+struct Killed {
+  bool seen = false, signaled = false;
+};
+inline Killed run_and_kill_when(const std::string& args, const std::filesystem::path& log, const std::function<bool()>& ready) {
+  std::filesystem::remove(log);
+  const std::string cmd = "exec " + compress_binary() + " --threads 2 " + args + " > " + log.string() + " 2>&1";
+  Killed k;
+  const pid_t pid = ::fork();
+  if (pid < 0) return k;
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 150000 && !k.seen; ++i) {
+    k.seen = ready();
+    if (!k.seen) ::usleep(2000);
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  k.signaled = WIFSIGNALED(status);
+  return k;
 }
 
 }  // namespace lwm::test

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lwm/common/input_guard.h"
 #include "lwm/pipeline/config.h"
 
 namespace lwm {
@@ -34,6 +35,10 @@ struct CompressOutcome {
   nlohmann::json report;
   bool targets_met = true;
 };
+
+// Every file a compression run with these arguments reads, each named by its option (teacher, training and eval
+// data, config file, tokenizer files), for the guard that no output is an input (lwm/common/input_guard.h).
+std::vector<NamedPath> compress_input_files(const CompressArgs& args);
 
 // Writes out/model.pt and out/report.json (atomically, both or neither) and returns the report.
 // OutputError (before any work) if `out` holds an earlier result and overwrite is false, or if an output
