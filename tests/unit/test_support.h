@@ -100,6 +100,9 @@ inline std::string sst2(const std::string& split) {
   return (shared_data() / "glue" / "SST-2" / (split + ".tsv")).string();
 }
 
+// bert-base-uncased's WordPiece vocabulary (../shared/data/vocab).
+inline std::string bert_vocab() { return (shared_data() / "vocab" / "bert-base-uncased" / "vocab.txt").string(); }
+
 // Runs the compress binary with 2 threads and `args`; returns its exit status, output in `output`.
 inline int compress(const std::string& args, std::string* output) {
   return run_command(compress_binary() + " --threads 2 " + args, output);
