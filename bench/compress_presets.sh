@@ -157,10 +157,12 @@ results, limit, teacher_epochs, epochs, family, threads, task, limit_eval, maxle
 presets = sys.argv[10:]
 teacher_init, teacher_lr = os.environ.get("LWM_TEACHER_INIT", ""), os.environ.get("LWM_TEACHER_LR", "2e-4")
 pretrained = os.environ.get("LWM_PRETRAINED", "")
+# A folder inside a Python environment is named from its site-packages (the package, not this machine's path).
+shown = "<site-packages>/" + pretrained.split("site-packages/", 1)[1] if "site-packages/" in pretrained else pretrained
 if pretrained:
     cfg = json.load(open(os.path.join(pretrained, "config.json")))
     teacher = (f"pretrained {cfg['num_hidden_layers']}-layer hidden-{cfg['hidden_size']} {cfg.get('model_type', 'bert')} "
-               f"encoder from {pretrained}, new classification head, fine-tuned here")
+               f"encoder from {shown}, new classification head, fine-tuned here")
 else:
     teacher = f"12-layer hidden-256 {{name}} trained here"
 name = {"bert": "BERT", "gpt2": "GPT-2", "opt": "OPT", "t5": "T5"}[family]
@@ -176,7 +178,7 @@ print("Command: `bench/compress_presets.sh " + (f"--family {family} " if family 
       (f"--task {task} " if task != "sst2" else "") +
       (f"--limit-train {limit} " if limit != "0" else "") + (f"--limit-eval {limit_eval} " if limit_eval != "0" else "") +
       f"--teacher-epochs {teacher_epochs}" + (f" --teacher-lr {teacher_lr}" if teacher_lr != "2e-4" else "") +
-      (f" --teacher-init {teacher_init}" if teacher_init else "") + (f" --pretrained {pretrained}" if pretrained else "") + (f" --epochs {epochs}" if epochs != "preset" else "") +
+      (f" --teacher-init {teacher_init}" if teacher_init else "") + (f" --pretrained {shown}" if pretrained else "") + (f" --epochs {epochs}" if epochs != "preset" else "") +
       (f" --presets \"{' '.join(presets)}\"" if len(presets) < 6 else "") +
       (f" --threads {threads}" if threads else "") + "`\n")
 print("%time: the whole eval pass at batch 32 (the report's relative time); %time b1: median batch-1 latency; "
