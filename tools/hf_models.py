@@ -32,6 +32,17 @@ transformers.logging.set_verbosity_error()
 FAMILIES = ("bert", "roberta", "xlm-roberta", "distilbert", "electra", "gpt2", "opt", "t5")
 DECODER_FAMILIES = ("gpt2", "opt", "t5")
 ATTENTION = ("sdpa", "eager")
+# Each family's transformers class (GPT-2's LM head, GPT2LMHeadModel, is chosen by build_model's `head`).
+MODEL_CLASSES = {
+    "bert": transformers.BertForSequenceClassification,
+    "roberta": transformers.RobertaForSequenceClassification,
+    "xlm-roberta": transformers.XLMRobertaForSequenceClassification,
+    "distilbert": transformers.DistilBertForSequenceClassification,
+    "electra": transformers.ElectraForSequenceClassification,
+    "gpt2": transformers.GPT2ForSequenceClassification,
+    "opt": transformers.OPTForSequenceClassification,
+    "t5": transformers.T5ForConditionalGeneration,
+}
 
 # Sizes of the families' own vocabularies (HF configs); the special ids below depend on whether the
 # vocabulary given is the family's own. GPT-2's BPE has one special token, <|endoftext|> = 50256.
@@ -168,16 +179,7 @@ def build_model(family: str, config, attn: str = "sdpa", token_types: bool = Fal
         raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLING}")
     if attn not in ATTENTION:
         raise ValueError(f"unknown attention implementation {attn!r}; expected one of {ATTENTION}")
-    base = {
-        "bert": transformers.BertForSequenceClassification,
-        "roberta": transformers.RobertaForSequenceClassification,
-        "xlm-roberta": transformers.XLMRobertaForSequenceClassification,
-        "distilbert": transformers.DistilBertForSequenceClassification,
-        "electra": transformers.ElectraForSequenceClassification,
-        "gpt2": transformers.GPT2LMHeadModel if head == "lm" else transformers.GPT2ForSequenceClassification,
-        "opt": transformers.OPTForSequenceClassification,
-        "t5": transformers.T5ForConditionalGeneration,
-    }[family]
+    base = transformers.GPT2LMHeadModel if (family, head) == ("gpt2", "lm") else MODEL_CLASSES[family]
     names = ("input_ids", "attention_mask")
     if token_types:
         names += ("token_type_ids",)
@@ -207,14 +209,7 @@ def from_pretrained(family: str, folder: str, labels: int, attn: str = "sdpa") -
         raise ValueError(f"{folder} holds a {config.model_type} model, not {family}")
     config.num_labels = labels
     config.torchscript = True
-    base = {
-        "bert": transformers.BertForSequenceClassification,
-        "roberta": transformers.RobertaForSequenceClassification,
-        "xlm-roberta": transformers.XLMRobertaForSequenceClassification,
-        "distilbert": transformers.DistilBertForSequenceClassification,
-        "electra": transformers.ElectraForSequenceClassification,
-    }[family]
-    cls = _traceable(base, ("input_ids", "attention_mask"))
+    cls = _traceable(MODEL_CLASSES[family], ("input_ids", "attention_mask"))
     model = cls.from_pretrained(folder, config=config, attn_implementation=attn, local_files_only=True)
     return model.eval()
 
