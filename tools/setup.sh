@@ -42,6 +42,7 @@ PACKAGES=(
   cmake ninja-build g++ pkg-config python3 python3-venv
   libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libicu-dev libpcre2-dev
   libsentencepiece-dev sentencepiece
+  libgloo-dev
   libtcmalloc-minimal4
   gnuplot-nox fonts-dejavu-core
 )

@@ -25,8 +25,11 @@ int run_finetune(const FinetuneArgs& args) {
   for (const auto& f : tokenizer_input_files(args.data.tokenizer)) inputs.push_back({"a tokenizer file (--tokenizer)", f});
   refuse_outputs_over_inputs({{"the fine-tuned model (--out)", args.out}, {"the metrics (--metrics-out)", args.metrics_out}},
                              inputs);
-  check_writable(args.out);
-  if (!args.metrics_out.empty()) check_writable(args.metrics_out);
+  const bool main_worker = !args.parallel || args.parallel->is_main();
+  if (main_worker) {
+    check_writable(args.out);
+    if (!args.metrics_out.empty()) check_writable(args.metrics_out);
+  }
   ImportedModel m = import_model(args.model);
   if (m.frozen) throw ModelError(args.model.string() + ": a frozen int8 model cannot be trained; start from an fp32 model");
   TaskData data = load_task_data(args.data, m.spec);
@@ -38,7 +41,9 @@ int run_finetune(const FinetuneArgs& args) {
   spdlog::info("fine-tuning {} ({} layers, hidden {}) on {} examples, evaluating on {}", args.model.string(),
                m.spec.num_layers(), m.spec.hidden, train_data.examples.size(), eval_data.examples.size());
   const auto evaluate = metrics_on(data.task, eval_data, args.train_options.eval_batch_size, data.tokenizer->pad_id());
-  TrainResult result = train(model, data.task, train_data, data.tokenizer->pad_id(), evaluate, args.train_options);
+  TrainResult result =
+      train(model, data.task, train_data, data.tokenizer->pad_id(), evaluate, args.train_options, {}, {}, args.parallel);
+  if (!main_worker) return 0;
 
   write_atomically(args.out, [&](const std::filesystem::path& tmp) { save_torchscript(model, tmp); });
   const auto& best = result.best();

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 #include <thread>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
 
 #include "lwm/cli/commands.h"
 #include "lwm/common/error.h"
@@ -20,6 +23,7 @@
 #include "lwm/pipeline/pipeline.h"
 #include "lwm/pipeline/report.h"
 #include "lwm/pipeline/search.h"
+#include "lwm/train/data_parallel.h"
 
 namespace {
 
@@ -54,6 +58,27 @@ const char* const kLabelsHelp =
 const lwm::NumberRule kLimitRule = lwm::NumberRule::integers(0, 2147483647);
 const lwm::NumberRule kThreadsRule = lwm::NumberRule::integers(1, 1024);
 const lwm::NumberRule kCheckpointRule = lwm::NumberRule::integers(0, 2147483647);
+const lwm::NumberRule kNprocRule = lwm::NumberRule::integers(1, 1024);
+const lwm::NumberRule kTimeoutRule = lwm::NumberRule::integers(1, 604800);
+
+// The command line without --nproc (a worker's): "--nproc N" and "--nproc=N" removed.
+std::vector<std::string> without_nproc(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 0; i < argc; ++i) {
+    const std::string w = argv[i];
+    if (w == "--") {
+      out.insert(out.end(), argv + i, argv + argc);
+      break;
+    }
+    if (w == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (w.rfind("--nproc=", 0) == 0) continue;
+    out.push_back(w);
+  }
+  return out;
+}
 
 void add_data_options(CLI::App* cmd, lwm::DataArgs& d) {
   cmd->add_option("--task", d.task, "sst2, cola, mrpc, rte, stsb, wnli, qnli, qqp, mnli, imdb or generic")->required();
@@ -97,6 +122,16 @@ int main(int argc, char** argv) {
       ->check(number(kThreadsRule));
   app.add_flag("-q,--quiet", quiet, "no progress or log output (errors still print)");
   app.add_flag("-v,--verbose", verbose, "debug log output");
+  int nproc = 1, dist_timeout = 1800;
+  app.add_option("--nproc", nproc,
+                 "compression run, finetune: start N local workers of one data-parallel run (torchrun's variables "
+                 "start one worker each instead; docs/distributed.md)")
+      ->capture_default_str()
+      ->check(number(kNprocRule));
+  app.add_option("--dist-timeout", dist_timeout,
+                 "data-parallel runs: seconds a worker waits for the others (rendezvous, each collective)")
+      ->capture_default_str()
+      ->check(number(kTimeoutRule));
 
   lwm::CompressArgs compress;
   std::string config_file;
@@ -280,10 +315,49 @@ int main(int argc, char** argv) {
   }
   finetune.train_options.quiet = quiet;
 
+  int rank = 0;  // this worker's, in a data-parallel run
+  std::unique_ptr<lwm::DataParallel> parallel;
+  // A compression run or finetune with --nproc starts its workers here and returns what they did; started as
+  // a worker (torchrun's variables, or by --nproc), it joins the group and returns nullopt.
+  auto start_data_parallel = [&]() -> std::optional<int> {
+    const std::optional<lwm::WorkerEnv> env = lwm::WorkerEnv::from_environment();
+    if (nproc > 1) {
+      if (env) throw lwm::UsageError("--nproc starts workers of its own: not under torchrun (WORLD_SIZE is set)");
+      std::vector<std::string> worker_args = without_nproc(argc, argv);
+      if (app.count("--threads") == 0) {
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        worker_args.insert(worker_args.begin() + 1, {"--threads", std::to_string(std::max(1, cores / nproc))});
+      }
+      return lwm::launch_workers(nproc, worker_args);
+    }
+    if (!env || env->world_size == 1) return std::nullopt;
+    rank = env->rank;
+    if (rank > 0) {
+      // Rank 0 tells the progress; the others speak only of trouble.
+      logger->set_pattern(fmt::format("%^[%T %l]%$ [rank {}] %v", rank));
+      spdlog::set_level(quiet ? spdlog::level::err : spdlog::level::warn);
+    }
+    parallel = std::make_unique<lwm::DataParallel>(*env, std::chrono::seconds(dist_timeout));
+    compress.parallel = parallel.get();
+    finetune.parallel = parallel.get();
+    return std::nullopt;
+  };
+  // A worker's lines say which rank wrote them.
+  auto error_prefix = [&](const std::string& kind) {
+    return "compress: " + kind + ": " + (parallel ? fmt::format("[rank {}] ", rank) : std::string());
+  };
+
   try {
+    const auto worker_env = lwm::WorkerEnv::from_environment();
+    if ((*inspect_cmd || *evaluate_cmd || *search_cmd) && (nproc > 1 || (worker_env && worker_env->world_size > 1))) {
+      throw lwm::UsageError("data-parallel runs (--nproc, torchrun) are for a compression run and finetune only");
+    }
     if (*inspect_cmd) return lwm::run_inspect(inspect);
     if (*evaluate_cmd) return lwm::run_evaluate(evaluate);
-    if (*finetune_cmd) return lwm::run_finetune(finetune);
+    if (*finetune_cmd) {
+      if (const auto launched = start_data_parallel()) return *launched;
+      return lwm::run_finetune(finetune);
+    }
     if (*search_cmd) {
       // Config keys (after `search` too) set the base recipe of every candidate, after --config.
       if (!app.remaining().empty()) lwm::reject_unknown_argument(app.remaining().front());
@@ -322,7 +396,9 @@ int main(int argc, char** argv) {
     if (!app.remaining().empty()) lwm::reject_unknown_argument(app.remaining().front());
     compress.config = lwm::load_config(config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(config_file),
                                        overrides);
+    if (const auto launched = start_data_parallel()) return *launched;
     lwm::CompressOutcome outcome = lwm::run_compress(compress);
+    if (outcome.report.is_null()) return 0;  // a worker other than rank 0: its part is done
     std::cout << lwm::compress_summary(outcome.report);
     if (!outcome.targets_met) {
       std::cerr << "compress: error: a target of the config was missed (see \"targets\" in "
@@ -331,13 +407,13 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const lwm::Error& e) {
-    std::cerr << "compress: error: " << one_line(e.what()) << "\n";
+    std::cerr << error_prefix("error") << one_line(e.what()) << "\n";
     return static_cast<int>(e.code());
   } catch (const c10::Error& e) {
-    std::cerr << "compress: internal error (torch): " << one_line(e.what_without_backtrace()) << "\n";
+    std::cerr << error_prefix("internal error (torch)") << one_line(e.what_without_backtrace()) << "\n";
     return static_cast<int>(lwm::ExitCode::Internal);
   } catch (const std::exception& e) {
-    std::cerr << "compress: internal error: " << one_line(e.what()) << "\n";
+    std::cerr << error_prefix("internal error") << one_line(e.what()) << "\n";
     return static_cast<int>(lwm::ExitCode::Internal);
   }
   return static_cast<int>(lwm::ExitCode::Usage);

@@ -142,8 +142,10 @@ CompressOutcome run_compress(const CompressArgs& args) {
                           fs::weakly_canonical(fs::absolute(args.out), same_ec)) {
     throw UsageError("the fp32 student's directory must not be the int8 student's (" + args.out.string() + ")");
   }
-  const auto out_lock = prepare_out_dir(args.out, args.overwrite, args.resume);
-  const auto fp32_lock = fp32_variant ? prepare_out_dir(args.fp32_out, args.overwrite, false) : nullptr;
+  // A data-parallel run's other workers only read: rank 0 alone locks and writes the output directories.
+  const bool main_worker = !args.parallel || args.parallel->is_main();
+  const auto out_lock = main_worker ? prepare_out_dir(args.out, args.overwrite, args.resume) : nullptr;
+  const auto fp32_lock = fp32_variant && main_worker ? prepare_out_dir(args.fp32_out, args.overwrite, false) : nullptr;
   // A checkpoint to resume is read and checked before any long work. The fingerprint reads every input file
   // once more (a hash of the teacher's bytes): only a run that writes or reads checkpoints pays for it.
   const bool checkpointing = args.checkpoint_every > 0 || args.resume;
@@ -184,6 +186,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
   spdlog::info("stage 1/5: layer removal: keeping {} of {} layers ({})", kept.size(), tspec.num_layers(),
                to_string(cfg.layer_strategy));
   auto [sspec, sweights] = remove_layers(tspec, teacher.weights, kept);
+  if (cfg.dropout) sspec.dropout = *cfg.dropout;
   BuildOptions build_opts;
   build_opts.hidden_mask = cfg.prune.hidden > 0;
   auto student = build_module(sspec, sweights, build_opts);
@@ -234,8 +237,22 @@ CompressOutcome run_compress(const CompressArgs& args) {
     checkpoints.resume = resumed.get();
   }
   const auto evaluate = metrics_on(data.task, eval_data, topts.eval_batch_size, pad);
-  TrainResult trained = train(student, data.task, train_data, pad, evaluate, topts, hooks, checkpoints);
+  TrainResult trained = train(student, data.task, train_data, pad, evaluate, topts, hooks, checkpoints, args.parallel);
   resumed.reset();
+  EnergyReading workers_energy;  // the other workers' share of the run (data-parallel runs)
+  if (args.parallel) {
+    // The run's energy is every worker's: RAPL counts the whole machine (rank 0's reading holds the others'
+    // work already); a CPU-time estimate counts one process, so the others send theirs to rank 0.
+    if (!main_worker) {
+      const EnergyReading mine = run_meter.stop();
+      const bool whole_machine = mine.method.rfind("rapl", 0) == 0;
+      args.parallel->sum({whole_machine ? 0.0 : mine.joules, mine.cpu_seconds});
+      return CompressOutcome{nlohmann::json(nullptr), true};
+    }
+    const std::vector<double> others = args.parallel->sum({0.0, 0.0});
+    workers_energy.joules = others[0];
+    workers_energy.cpu_seconds = others[1];
+  }
 
   ModelSpec final_spec = sspec;
   torch::jit::Module final_model = student;
@@ -278,7 +295,9 @@ CompressOutcome run_compress(const CompressArgs& args) {
     // Packed int8 weights can no longer be read back as a spec: keep it in the file.
     final_model.register_attribute(kSpecAttribute, c10::StringType::get(), final_spec.to_json().dump());
   }
-  const EnergyReading run_energy = run_meter.stop();
+  EnergyReading run_energy = run_meter.stop();
+  run_energy.joules += workers_energy.joules;
+  run_energy.cpu_seconds += workers_energy.cpu_seconds;
 
   spdlog::info("stage 5/5: measuring the teacher and the student on {} eval examples", eval_data.examples.size());
   // The teacher is timed right before the student, so that both see the machine in the same state (on a

@@ -17,6 +17,7 @@
 #include "lwm/common/error.h"
 #include "lwm/model/runner.h"
 #include "lwm/model/task_loss.h"
+#include "lwm/train/data_parallel.h"
 #include "lwm/train/progress.h"
 
 namespace lwm {
@@ -177,7 +178,8 @@ nlohmann::json TrainResult::to_json() const {
           {"train_examples", train_examples},
           {"train_tokens", train_tokens},
           {"tokens_per_s", train_seconds > 0 ? train_tokens / train_seconds : 0.0},
-          {"threads", torch::get_num_threads()}};
+          {"threads", torch::get_num_threads()},
+          {"workers", workers}};
 }
 
 int64_t steps_per_epoch(const EncodedDataset& train, int batch_size) {
@@ -199,7 +201,7 @@ bool weight_decay_applies(const std::string& name, int64_t dim) {
 
 TrainResult train(torch::jit::Module& model, const TaskSpec& task, const EncodedDataset& train_data,
                   int64_t pad_id, const Evaluator& evaluate, const TrainOptions& opts, const TrainHooks& hooks,
-                  const TrainCheckpoints& checkpoints) {
+                  const TrainCheckpoints& checkpoints, DataParallel* parallel) {
   if (!evaluate) throw std::invalid_argument("train: no evaluator");
   if (opts.epochs < 1) throw UsageError("epochs must be at least 1");
   if (train_data.examples.empty()) throw DataError("no training examples");
@@ -208,7 +210,11 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
   // process had made, and a run resumed in a new process would differ from one never stopped. Unoptimized, every
   // call computes the same, and training was no slower unoptimized (docs/design.md, "Checkpoints").
   torch::jit::GraphOptimizerEnabledGuard same_graph_every_call(false);
-  torch::manual_seed(opts.seed);
+  // Dropout draws from the default generator: each worker of a data-parallel run its own stream (rank 0's
+  // is a single process's).
+  const int rank = parallel ? parallel->rank() : 0;
+  const bool main_worker = rank == 0;
+  torch::manual_seed(opts.seed + static_cast<uint64_t>(rank));
 
   std::vector<torch::Tensor> all, decay, no_decay;
   std::vector<std::pair<std::string, torch::Tensor>> params;
@@ -237,6 +243,7 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
 
   TrainResult result;
   result.total_steps = total;
+  result.workers = parallel ? parallel->world_size() : 1;
   result.best_metric = -std::numeric_limits<double>::infinity();
   std::vector<torch::Tensor> best_weights;
   Position resumed;
@@ -251,9 +258,15 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
     } catch (const std::exception& e) {  // nlohmann's, and Optimizer::load's std::stoull
       throw ModelError(std::string("the checkpoint's training state is damaged: ") + e.what());
     }
-    if (!opts.quiet) {
+    if (!opts.quiet && main_worker) {
       spdlog::info("resuming after step {} of {} (epoch {}, batch {})", resumed.step, total, resumed.epoch, resumed.batch);
     }
+    // The checkpoint holds rank 0's dropout stream; the others take a stream of their own again.
+    if (!main_worker) torch::manual_seed(opts.seed + static_cast<uint64_t>(rank) * 1000003u + static_cast<uint64_t>(resumed.step));
+  }
+  if (parallel) {
+    // Every worker starts from rank 0's weights (they were built alike; this makes it so).
+    parallel->broadcast(all);
   }
   // `epoch_train_s`: training time of the unfinished epoch, not yet in `result`.
   auto save_checkpoint = [&](const Position& pos, double epoch_train_s) {
@@ -263,7 +276,8 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
     write_state(state, pos, so_far, params, best_weights, optimizer);
     checkpoints.save(state, pos.step);
   };
-  const bool checkpointing = checkpoints.every > 0 && checkpoints.save;
+  // Only rank 0 writes: the others hold the same state.
+  const bool checkpointing = checkpoints.every > 0 && checkpoints.save && main_worker;
   int64_t step = resumed.step;
   for (int epoch = resumed.epoch; epoch <= epochs; ++epoch) {
     model.train();
@@ -274,7 +288,7 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
     const int64_t left = total - step + static_cast<int64_t>(first);
     if (static_cast<int64_t>(batches.size()) > left) batches.resize(static_cast<size_t>(left));
     Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(epochs) + " step",
-                      static_cast<int64_t>(batches.size()), opts.quiet, static_cast<int64_t>(first));
+                      static_cast<int64_t>(batches.size()), opts.quiet || !main_worker, static_cast<int64_t>(first));
     double loss_sum = first > 0 ? resumed.epoch_loss_sum : 0.0;
     const auto t0 = std::chrono::steady_clock::now();
     double checkpoint_s = 0;  // writing checkpoints is not training
@@ -282,14 +296,27 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
       const double lr = scheduled_lr(opts.learning_rate, step, warmup, total);
       for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       optimizer.zero_grad();
-      auto loss = loss_of(batches[i]);
-      const double value = loss.item<double>();
+      double value = 0;
+      if (parallel) {
+        // This worker's rows; the sum over workers of (their loss x their share of the rows) is the batch's loss.
+        const Batch local = parallel->shard(batches[i]);
+        double local_value = 0;
+        if (!local.indices.empty()) {
+          auto loss = loss_of(local) * parallel->shard_weight(batches[i]);
+          local_value = loss.item<double>();
+          loss.backward();
+        }
+        value = parallel->allreduce_gradients(all, local_value);
+      } else {
+        auto loss = loss_of(batches[i]);
+        value = loss.item<double>();
+        if (std::isfinite(value)) loss.backward();
+      }
       if (!std::isfinite(value)) {
         throw TrainingError("training diverged: loss is " + std::to_string(value) + " at epoch " +
                             std::to_string(epoch) + " step " + std::to_string(i + 1) +
                             " (try a lower learning rate); nothing was written");
       }
-      loss.backward();
       if (opts.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(all, opts.max_grad_norm);
       optimizer.step();
       ++step;
@@ -314,7 +341,13 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
     er.epoch = epoch;
     er.steps = step;
     er.train_loss = batches.empty() ? 0.0 : loss_sum / static_cast<double>(batches.size());
-    er.metrics = evaluate(runner);
+    if (parallel) {
+      // Rank 0 evaluates; every worker keeps the same best epoch by its figures.
+      er.metrics = parallel->broadcast_metrics(main_worker ? evaluate(runner) : std::map<std::string, double>{});
+      parallel->check_in_sync(params, "after epoch " + std::to_string(epoch));
+    } else {
+      er.metrics = evaluate(runner);
+    }
     er.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     er.eligible = !hooks.can_keep || hooks.can_keep(step);
     const std::string summary =

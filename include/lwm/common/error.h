@@ -15,6 +15,7 @@ enum class ExitCode : int {
   BadOutput = 5,      // output cannot be written, or would overwrite a result
   TrainingFailed = 6, // NaN/inf loss and similar
   TargetMissed = 7,   // a target from the config was not met
+  WorkerFailed = 8,   // a worker of a data-parallel run died, failed or timed out (--nproc, torchrun)
 };
 
 class Error : public std::runtime_error {

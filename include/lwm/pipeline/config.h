@@ -27,6 +27,7 @@ struct CompressConfig {
   DistillOptions distill;
   TrainOptions train;
   int max_length = 128;
+  std::optional<double> dropout;  // the student's dropout while it trains; unset: the teacher's (its config's)
   // Stage 3: pruning during distillation. Start and end are fractions of all training steps.
   PruneTargets prune;
   double prune_start = 0.0;

@@ -9,6 +9,7 @@
 
 #include "lwm/common/input_guard.h"
 #include "lwm/pipeline/config.h"
+#include "lwm/train/data_parallel.h"
 
 namespace lwm {
 
@@ -29,10 +30,14 @@ struct CompressArgs {
   // the same run's teacher measurement and cost), so one distillation yields both (compress search does).
   // Must be another directory than `out`; it is written first, with `overwrite` as for `out`.
   std::filesystem::path fp32_out;
+  // Set: this process is one worker of a data-parallel run (lwm/train/data_parallel.h). Every worker reads the
+  // inputs and distills its slice of each batch; only rank 0 touches `out` (and `fp32_out`), measures and
+  // reports, the others return after the distillation with an empty outcome.
+  DataParallel* parallel = nullptr;
 };
 
 struct CompressOutcome {
-  nlohmann::json report;
+  nlohmann::json report;  // null on a data-parallel worker other than rank 0
   bool targets_met = true;
 };
 

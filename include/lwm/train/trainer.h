@@ -51,6 +51,7 @@ struct TrainResult {
   int64_t resumed_from_step = 0;  // > 0: this process continued a checkpoint written after that many steps
   int64_t train_examples = 0;
   int64_t train_tokens = 0;  // non-padding tokens seen
+  int workers = 1;           // processes of a data-parallel run (train/data_parallel.h)
   const EpochResult& best() const { return epochs.at(static_cast<size_t>(best_epoch - 1)); }
   nlohmann::json to_json() const;
 };
@@ -100,11 +101,17 @@ int64_t total_steps(const EncodedDataset& train, const TrainOptions& opts);
 // data: what the trainer calls after each epoch. measure/evaluation.h, metrics_on(), makes one.
 using Evaluator = std::function<std::map<std::string, double>(ModelRunner& runner)>;
 
+class DataParallel;
+
 // Trains `model` in place on `train_data` (batches padded with `pad_id`), calling `evaluate` after each epoch;
 // on return it holds the weights of the best eligible epoch by the task's primary metric, in eval mode.
 // TrainingError on a NaN/inf loss.
+// `parallel`: run as one worker of a data-parallel group (train/data_parallel.h): every worker passes the same
+// data and options; each computes its slice of every batch, the gradients are summed, rank 0 alone evaluates
+// (its metrics are sent to the others) and writes checkpoints; the weights are checked to agree after each epoch.
+// WorkerError when the group fails.
 TrainResult train(torch::jit::Module& model, const TaskSpec& task, const EncodedDataset& train_data,
                   int64_t pad_id, const Evaluator& evaluate, const TrainOptions& opts, const TrainHooks& hooks = {},
-                  const TrainCheckpoints& checkpoints = {});
+                  const TrainCheckpoints& checkpoints = {}, DataParallel* parallel = nullptr);
 
 }  // namespace lwm
