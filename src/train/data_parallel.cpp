@@ -135,6 +135,7 @@ double DataParallel::shard_weight(const Batch& global) const {
 
 double DataParallel::allreduce_gradients(const std::vector<torch::Tensor>& parameters, double loss) {
   torch::NoGradGuard no_grad;
+  const auto t0 = std::chrono::steady_clock::now();
   std::vector<torch::Tensor> parts;
   parts.reserve(parameters.size() + 1);
   for (const auto& p : parameters) {
@@ -153,7 +154,9 @@ double DataParallel::allreduce_gradients(const std::vector<torch::Tensor>& param
       p.mutable_grad() = summed.clone();
     }
   }
-  return flat[0][offset].item<double>();
+  const double sum = flat[0][offset].item<double>();
+  gradient_sync_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return sum;
 }
 
 void DataParallel::broadcast(std::vector<torch::Tensor>& tensors) {

@@ -179,7 +179,8 @@ nlohmann::json TrainResult::to_json() const {
           {"train_tokens", train_tokens},
           {"tokens_per_s", train_seconds > 0 ? train_tokens / train_seconds : 0.0},
           {"threads", torch::get_num_threads()},
-          {"workers", workers}};
+          {"workers", workers},
+          {"gradient_sync_seconds", gradient_sync_seconds}};
 }
 
 int64_t steps_per_epoch(const EncodedDataset& train, int batch_size) {
@@ -372,6 +373,7 @@ TrainResult train(torch::jit::Module& model, const TaskSpec& task, const Encoded
   }
   for (auto& [name, p] : params) p.requires_grad_(false);
   model.eval();
+  if (parallel) result.gradient_sync_seconds = parallel->gradient_sync_seconds();
   return result;
 }
 

@@ -66,6 +66,9 @@ class DataParallel {
   // zeros) and writes the sum back as each parameter's gradient; `loss` ([] or [1]: this worker's weighted
   // loss) travels in the same allreduce, and the sum is returned (the global batch's loss).
   double allreduce_gradients(const std::vector<torch::Tensor>& parameters, double loss);
+  // Wall seconds allreduce_gradients took so far (packing, the allreduce, unpacking; waiting for slower
+  // workers included): the data-parallel overhead of the training steps.
+  double gradient_sync_seconds() const { return gradient_sync_seconds_; }
   // Copies rank 0's values into these tensors on every rank.
   void broadcast(std::vector<torch::Tensor>& tensors);
   // Rank 0's `text` on every rank.
@@ -83,6 +86,7 @@ class DataParallel {
  private:
   struct Group;
   WorkerEnv env_;
+  double gradient_sync_seconds_ = 0;
   std::unique_ptr<Group> group_;
 };
 

@@ -52,6 +52,7 @@ struct TrainResult {
   int64_t train_examples = 0;
   int64_t train_tokens = 0;  // non-padding tokens seen
   int workers = 1;           // processes of a data-parallel run (train/data_parallel.h)
+  double gradient_sync_seconds = 0;  // of train_seconds: rank 0's time summing gradients over the workers
   const EpochResult& best() const { return epochs.at(static_cast<size_t>(best_epoch - 1)); }
   nlohmann::json to_json() const;
 };
