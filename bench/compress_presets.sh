@@ -5,7 +5,7 @@
 # compress_presets_FAMILY.md or compress_presets[_FAMILY]_imdb.md (+ one report.json per preset in
 # bench/results/presets[-FAMILY][-imdb]/).
 #
-# Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--task sst2|imdb] [--limit-train N]
+# Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--task sst2|imdb|mrpc] [--limit-train N]
 #                                  [--limit-eval N] [--teacher-epochs N] [--epochs N] [--teacher-lr LR]
 #                                  [--teacher-init MODEL.pt] [--pretrained DIR] [--presets "a b ..."] [--threads N]
 #                                  [--table-only]
@@ -16,6 +16,8 @@
 #   --task T            sst2 (default: GLUE SST-2, max length 64, eval on its 872-sentence dev set) or imdb
 #                       (IMDb reviews, max length 256, eval on the test split; both IMDb files are sorted by
 #                       label, so the script interleaves them into bench/runs/ first: any first N are balanced)
+#                       or mrpc (GLUE MRPC sentence pairs, 3,668 training pairs, max length 128, eval on its
+#                       408-pair dev set; accuracy is the primary metric, F1 is reported too)
 #   --teacher-lr LR     teacher fine-tuning learning rate (default 2e-4)
 #   --teacher-init M    start the teacher from model M's weights (tools/export_reference.py --init-from; e.g. the
 #                       SST-2 teacher for IMDb: no pretrained checkpoints exist here), not from random ones
@@ -65,7 +67,7 @@ while [[ $# -gt 0 ]]; do
     --presets) PRESETS="$2"; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --table-only) TABLE_ONLY=1; shift ;;
-    -h | --help) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress_presets.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -90,7 +92,8 @@ fi
 case "$TASK" in
   sst2) MAXLEN=64; TRAIN="$DATA/glue/SST-2/train.tsv"; DEV="$DATA/glue/SST-2/dev.tsv" ;;
   imdb) MAXLEN=256; SUFFIX="$SUFFIX-imdb" ;;
-  *) echo "compress_presets.sh: --task must be sst2 or imdb" >&2; exit 2 ;;
+  mrpc) MAXLEN=128; TRAIN="$DATA/glue/MRPC/train.tsv"; DEV="$DATA/glue/MRPC/dev.tsv"; SUFFIX="$SUFFIX-mrpc" ;;
+  *) echo "compress_presets.sh: --task must be sst2, imdb or mrpc" >&2; exit 2 ;;
 esac
 WORK="bench/runs/presets$SUFFIX"
 RESULTS="bench/results/presets$SUFFIX"
@@ -168,7 +171,7 @@ else:
 name = {"bert": "BERT", "gpt2": "GPT-2", "opt": "OPT", "t5": "T5"}[family]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-data = {"sst2": "SST-2", "imdb": "IMDb"}[task]
+data = {"sst2": "SST-2", "imdb": "IMDb", "mrpc": "MRPC"}[task]
 print(f"# Compression presets on {data}, {name} teacher ({datetime.date.today()}, lwm {rev})\n")
 print(f"Machine: {cpu}, {os.cpu_count()} cores; teacher: {teacher.format(name=name)} "
       f"({teacher_epochs} epochs, train limit {limit if limit != '0' else 'none'}"
