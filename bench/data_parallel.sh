@@ -21,7 +21,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-DATA="${LWM_DATA:-$ROOT/../shared/data}"
+DATA="${LWM_DATA:-../shared/data}"
 COMPRESS="${LWM_COMPRESS:-$ROOT/build/compress}"
 PYTHON="${LWM_PYTHON:-$ROOT/.venv/bin/python}"
 
