@@ -14,7 +14,6 @@
 #include <vector>
 #include <thread>
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 
 #include "lwm/cli/commands.h"
@@ -319,8 +318,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<lwm::DataParallel> parallel;
   // A compression run or finetune with --nproc starts its workers here and returns what they did; started as
   // a worker (torchrun's variables, or by --nproc), it joins the group and returns nullopt.
-  auto start_data_parallel = [&]() -> std::optional<int> {
-    const std::optional<lwm::WorkerEnv> env = lwm::WorkerEnv::from_environment();
+  auto start_data_parallel = [&](const std::optional<lwm::WorkerEnv>& env) -> std::optional<int> {
     if (nproc > 1) {
       if (env) throw lwm::UsageError("--nproc starts workers of its own: not under torchrun (WORLD_SIZE is set)");
       std::vector<std::string> worker_args = without_nproc(argc, argv);
@@ -355,7 +353,7 @@ int main(int argc, char** argv) {
     if (*inspect_cmd) return lwm::run_inspect(inspect);
     if (*evaluate_cmd) return lwm::run_evaluate(evaluate);
     if (*finetune_cmd) {
-      if (const auto launched = start_data_parallel()) return *launched;
+      if (const auto launched = start_data_parallel(worker_env)) return *launched;
       return lwm::run_finetune(finetune);
     }
     if (*search_cmd) {
@@ -396,7 +394,7 @@ int main(int argc, char** argv) {
     if (!app.remaining().empty()) lwm::reject_unknown_argument(app.remaining().front());
     compress.config = lwm::load_config(config_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(config_file),
                                        overrides);
-    if (const auto launched = start_data_parallel()) return *launched;
+    if (const auto launched = start_data_parallel(worker_env)) return *launched;
     lwm::CompressOutcome outcome = lwm::run_compress(compress);
     if (outcome.report.is_null()) return 0;  // a worker other than rank 0: its part is done
     std::cout << lwm::compress_summary(outcome.report);

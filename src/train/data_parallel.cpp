@@ -13,7 +13,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 
 namespace lwm {
 namespace {
@@ -224,10 +223,6 @@ std::vector<double> DataParallel::sum(const std::vector<double>& values) {
   std::vector<torch::Tensor> t{torch::tensor(values, torch::kFloat64)};
   run_collective("a sum", [&] { return group_->gloo->allreduce(t); });
   return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + values.size());
-}
-
-void DataParallel::barrier() {
-  run_collective("a barrier", [&] { return group_->gloo->barrier(); });
 }
 
 }  // namespace lwm

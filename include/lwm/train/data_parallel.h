@@ -71,8 +71,6 @@ class DataParallel {
   double gradient_sync_seconds() const { return gradient_sync_seconds_; }
   // Copies rank 0's values into these tensors on every rank.
   void broadcast(std::vector<torch::Tensor>& tensors);
-  // Rank 0's `text` on every rank.
-  std::string broadcast_text(const std::string& text);
   // Rank 0's metrics on every rank.
   std::map<std::string, double> broadcast_metrics(const std::map<std::string, double>& metrics);
   // Checks that every rank holds the same values, bit for bit, in these tensors (a per-tensor checksum compared
@@ -80,11 +78,11 @@ class DataParallel {
   void check_in_sync(const std::vector<std::pair<std::string, torch::Tensor>>& tensors, const std::string& when);
   // The element-wise sum over the ranks of `values`.
   std::vector<double> sum(const std::vector<double>& values);
-  // Waits for every rank.
-  void barrier();
 
  private:
   struct Group;
+  // Rank 0's `text` on every rank.
+  std::string broadcast_text(const std::string& text);
   WorkerEnv env_;
   double gradient_sync_seconds_ = 0;
   std::unique_ptr<Group> group_;
