@@ -8,7 +8,7 @@
 # Usage: bench/compress_presets.sh [--family bert|gpt2|opt|t5] [--task sst2|imdb|mrpc] [--limit-train N]
 #                                  [--limit-eval N] [--teacher-epochs N] [--epochs N] [--teacher-lr LR]
 #                                  [--teacher-init MODEL.pt] [--pretrained DIR] [--presets "a b ..."] [--threads N]
-#                                  [--table-only]
+#                                  [--prune-vocab] [--table-only]
 #
 #   --family F          teacher family (default bert: WordPiece vocab; gpt2/opt: the GPT-2 BPE vocabulary,
 #                       50257 ids, pad = <|endoftext|>; t5: 12 encoder + 12 decoder layers, the SentencePiece
@@ -32,6 +32,9 @@
 #   --epochs N          distillation epochs, overriding the presets (default: the presets' own)
 #   --presets LIST      presets to run (default: all six)
 #   --threads N         intra-op threads for every run (default: compress's, all cores)
+#   --prune-vocab       run the presets with vocabulary pruning (--prune_vocab true) on the same teacher; results
+#                       go to <results>-vocab/ and <table>_vocab.md, beside the same presets without it when those
+#                       reports exist
 #   --table-only        only write the table, from the reports already in bench/results/presets[-FAMILY]/
 #
 # Environment: LWM_DATA (default <repo>/../shared/data), LWM_COMPRESS (default <repo>/build/compress),
@@ -52,6 +55,7 @@ TEACHER_EPOCHS=3
 EPOCHS=""
 THREADS=()
 TABLE_ONLY=0
+VOCAB_TAG=""
 PRESETS="2of3-layers 2of3-layers-int8 1of3-layers 1of3-layers-int8 1of3-layers-pruned 1of3-layers-pruned-int8"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -65,6 +69,7 @@ while [[ $# -gt 0 ]]; do
     --teacher-epochs) TEACHER_EPOCHS="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
     --presets) PRESETS="$2"; shift 2 ;;
+    --prune-vocab) VOCAB_TAG="-vocab"; shift ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --table-only) TABLE_ONLY=1; shift ;;
     -h | --help) sed -n '2,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -96,8 +101,9 @@ case "$TASK" in
   *) echo "compress_presets.sh: --task must be sst2, imdb or mrpc" >&2; exit 2 ;;
 esac
 WORK="bench/runs/presets$SUFFIX"
-RESULTS="bench/results/presets$SUFFIX"
-TABLE="bench/results/compress_presets${SUFFIX//-/_}.md"
+PLAIN_RESULTS="bench/results/presets$SUFFIX"
+RESULTS="$PLAIN_RESULTS$VOCAB_TAG"
+TABLE="bench/results/compress_presets${SUFFIX//-/_}${VOCAB_TAG//-/_}.md"
 mkdir -p "$WORK" "$RESULTS"
 limit_args=()
 init_args=()
@@ -147,19 +153,21 @@ for preset in $PRESETS; do
   log "Preset $preset"
   extra=(--max_length "$MAXLEN")
   [[ -n "$EPOCHS" ]] && extra+=(--epochs "$EPOCHS")
+  [[ -n "$VOCAB_TAG" ]] && extra+=(--prune_vocab true)
   run "$COMPRESS" --quiet "${THREADS[@]}" --model "$WORK/teacher.pt" --task "$TASK" --train "$TRAIN" --eval "$DEV" \
     --tokenizer "$VOCAB" "${limit_args[@]}" --config "configs/$preset.json" "${extra[@]}" \
-    --overwrite --out "$WORK/$preset" || [[ $? -eq 7 ]]
-  cp "$WORK/$preset/report.json" "$RESULTS/$preset.json"
+    --overwrite --out "$WORK/$preset$VOCAB_TAG" || [[ $? -eq 7 ]]
+  cp "$WORK/$preset$VOCAB_TAG/report.json" "$RESULTS/$preset.json"
 done
 
 log "Table"
-LWM_PRETRAINED="$PRETRAINED" LWM_TEACHER_INIT="$TEACHER_INIT" LWM_TEACHER_LR="$TEACHER_LR" "$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" "${THREADS[1]:-}" "$TASK" "$LIMIT_EVAL" "$MAXLEN" $PRESETS <<'PY' | tee "$TABLE"
+LWM_PLAIN_RESULTS="${VOCAB_TAG:+$PLAIN_RESULTS}" LWM_PRETRAINED="$PRETRAINED" LWM_TEACHER_INIT="$TEACHER_INIT" LWM_TEACHER_LR="$TEACHER_LR" "$PYTHON" - "$RESULTS" "$LIMIT" "$TEACHER_EPOCHS" "${EPOCHS:-preset}" "$FAMILY" "${THREADS[1]:-}" "$TASK" "$LIMIT_EVAL" "$MAXLEN" $PRESETS <<'PY' | tee "$TABLE"
 import json, os, platform, subprocess, sys, datetime
 results, limit, teacher_epochs, epochs, family, threads, task, limit_eval, maxlen = sys.argv[1:10]
 presets = sys.argv[10:]
 teacher_init, teacher_lr = os.environ.get("LWM_TEACHER_INIT", ""), os.environ.get("LWM_TEACHER_LR", "2e-4")
 pretrained = os.environ.get("LWM_PRETRAINED", "")
+plain_results = os.environ.get("LWM_PLAIN_RESULTS", "")  # set with --prune-vocab: the same presets without it
 # A folder inside a Python environment is named from its site-packages (the package, not this machine's path).
 shown = "<site-packages>/" + pretrained.split("site-packages/", 1)[1] if "site-packages/" in pretrained else pretrained
 if pretrained:
@@ -183,7 +191,7 @@ print("Command: `bench/compress_presets.sh " + (f"--family {family} " if family 
       f"--teacher-epochs {teacher_epochs}" + (f" --teacher-lr {teacher_lr}" if teacher_lr != "2e-4" else "") +
       (f" --teacher-init {teacher_init}" if teacher_init else "") + (f" --pretrained {shown}" if pretrained else "") + (f" --epochs {epochs}" if epochs != "preset" else "") +
       (f" --presets \"{' '.join(presets)}\"" if len(presets) < 6 else "") +
-      (f" --threads {threads}" if threads else "") + "`\n")
+      (f" --threads {threads}" if threads else "") + (" --prune-vocab" if plain_results else "") + "`\n")
 print("%time: the whole eval pass at batch 32 (the report's relative time); %time b1: median batch-1 latency; "
       "int8 Linear: Linear layers running int8 / all.\n")
 print("| model | layers | teacher acc | student acc | %accuracy | %size | %time | %time b1 | %emissions | int8 Linear | threads |")
@@ -212,6 +220,27 @@ if int8:
         print(f"| {p} | {f['metrics'][m]:.4f} | {s['metrics'][m]:.4f} | {rel['accuracy']*100:.1f}% | "
               f"{rel['latency_batch_1']*100:.1f}% | {rel['time']*100:.1f}% | "
               f"{f['latency']['batch_1']['median_ms']:.2f} | {s['latency']['batch_1']['median_ms']:.2f} |")
+if plain_results:
+    print("\nVocabulary pruning (`--prune_vocab true`): word-embedding rows kept of the teacher's ids (those of the training "
+          "data and the special tokens), the eval tokens the student now reads as [UNK], and the same preset without "
+          "it (its report in " + plain_results + "/, same teacher).\n")
+    print("| model | rows kept | eval tokens read as [UNK] | %accuracy | %size | without: %accuracy | without: %size | accuracy change | size change |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for p, r in reports.items():
+        v, rel = r["stages"]["vocabulary_pruning"], r["relative"]
+        path = os.path.join(plain_results, p + ".json")
+        row = (f"| {p} | {v['kept_rows']:,} of {v['input_vocab_size']:,} | {v['eval_tokens_read_as_unknown']*100:.2f}% | "
+               f"{rel['accuracy']*100:.1f}% | {rel['size']*100:.1f}% | ")
+        if os.path.exists(path):
+            b = json.load(open(path))
+            m = rel["metric"]
+            same = b["teacher"]["measurement"]["metrics"][m] == r["teacher"]["measurement"]["metrics"][m]
+            row += (f"{b['relative']['accuracy']*100:.1f}% | {b['relative']['size']*100:.1f}% | "
+                    f"{(r['student']['measurement']['metrics'][m] - b['student']['measurement']['metrics'][m]):+.4f}"
+                    + ("" if same else " (another teacher)") + f" | {r['relative']['size'] / b['relative']['size']*100:.1f}% |")
+        else:
+            row += "- | - | - | - |"
+        print(row)
 print("\nReference (BERT-base on an A40, GPU): 8 layers 99.7% / 74.2% / 86.9%; 4 layers 91.9% / 48.2% / 61.4%; "
       "4 layers + matrix pruning 85.6% / 21.5% / 26.9%.")
 PY

@@ -106,6 +106,7 @@ int run_inspect(const InspectArgs& args) {
   if (!lm || s.num_labels > 0) std::cout << ", " << s.num_labels << " labels";
   std::cout << "\n"
             << describe_layers(s) << "  vocabulary " << s.vocab_size
+            << (s.input_vocab_size > 0 ? " (pruned: rows of " + std::to_string(s.input_vocab_size) + " input ids)" : "")
             << (s.embedding_width != s.hidden ? ", embedding width " + std::to_string(s.embedding_width) : "")
             << ", positions " << s.max_positions
             << " (" << to_string(s.positions) << "), token types " << s.type_vocab_size << "\n"

@@ -79,14 +79,26 @@ void check_shapes(const std::vector<UnitGroup>& groups, const Weights& live) {
 
 }  // namespace
 
+std::string to_string(Importance i) { return i == Importance::Taylor ? "taylor" : "magnitude"; }
+
+Importance importance_from_string(const std::string& s) {
+  if (s == "magnitude") return Importance::Magnitude;
+  if (s == "taylor") return Importance::Taylor;
+  throw UsageError("unknown pruning importance '" + s + "' (magnitude or taylor)");
+}
+
 StructuredPruner::StructuredPruner(ModelSpec spec, torch::jit::Module module, PruneTargets targets,
-                                   PruneSchedule schedule)
+                                   PruneSchedule schedule, Importance importance)
     : spec_(std::move(spec)),
       module_(std::move(module)),
       targets_(targets),
       schedule_(schedule),
       groups_(unit_groups(spec_)),
-      masks_(PruneMasks::keep_all(spec_)) {
+      masks_(PruneMasks::keep_all(spec_)),
+      importance_(importance) {
+  if (importance_ == Importance::Taylor) {
+    for (const auto& g : groups_) taylor_.push_back(torch::zeros({g.count}, torch::kDouble));
+  }
   check_fraction(targets_.heads, "pruning target for heads");
   check_fraction(targets_.ffn, "pruning target for FFN neurons");
   check_fraction(targets_.hidden, "pruning target for hidden dims");
@@ -113,6 +125,9 @@ StructuredPruner::StructuredPruner(ModelSpec spec, torch::jit::Module module, Pr
 }
 
 void StructuredPruner::step(int64_t global_step) {
+  if (importance_ == Importance::Taylor && targets_.any()) {
+    for (size_t i = 0; i < groups_.size(); ++i) taylor_[i] += unit_taylor(groups_[i], live_);
+  }
   if (targets_.any() && schedule_.due(global_step)) {
     PruneTargets s;
     s.heads = cubic_sparsity(std::min(schedule_.initial_sparsity, targets_.heads), targets_.heads,
@@ -128,6 +143,7 @@ void StructuredPruner::step(int64_t global_step) {
     }
     if (more) {
       prune_to(s);
+      for (auto& t : taylor_) t.zero_();  // the next update ranks on the steps after this one
       last_update_step_ = global_step;
       const PruneTargets now = current_sparsity();
       spdlog::debug("pruning at step {}: sparsity heads {:.3f} ffn {:.3f} hidden {:.3f}", global_step,
@@ -147,9 +163,10 @@ void StructuredPruner::prune_to(const PruneTargets& sparsity) {
     const int64_t target = target_count(c, of_kind(sparsity, k));
     if (target <= c.pruned) continue;
     std::vector<torch::Tensor> scores, keep;
-    for (const auto& g : groups_) {
+    for (size_t i = 0; i < groups_.size(); ++i) {
+      const UnitGroup& g = groups_[i];
       if (g.kind != k) continue;
-      scores.push_back(unit_importance(g, live_));
+      scores.push_back(importance_ == Importance::Taylor ? taylor_[i].clone() : unit_importance(g, live_));
       keep.push_back(masks_.of(g));
     }
     if (prune_lowest(scores, keep, target, kMinKept) > c.pruned) changed = true;
@@ -185,7 +202,10 @@ nlohmann::json StructuredPruner::summary() const {
     ffn.push_back(layer.ffn);
     cross.push_back(layer.cross_heads);
   }
-  nlohmann::json out = {{"importance", "L2 norm of each unit's weights"},
+  nlohmann::json out = {{"importance", importance_ == Importance::Taylor
+                                            ? "first-order Taylor: (sum of w x dL/dw over a unit's weights)^2, summed "
+                                              "over the steps since the previous mask update (Molchanov et al. 2019)"
+                                            : "L2 norm of each unit's weights"},
           {"targets", targets_.to_json()},
           {"schedule", schedule_.to_json()},
           {"sparsity", current_sparsity().to_json()},
@@ -202,6 +222,7 @@ nlohmann::json StructuredPruner::summary() const {
 void StructuredPruner::save(torch::serialize::OutputArchive& archive) const {
   archive.write("pruning/counters", torch::tensor({updates_, last_update_step_}, torch::kInt64));
   for (size_t i = 0; i < groups_.size(); ++i) archive.write("pruning/mask/" + std::to_string(i), masks_.of(groups_[i]));
+  for (size_t i = 0; i < taylor_.size(); ++i) archive.write("pruning/taylor/" + std::to_string(i), taylor_[i]);
 }
 
 void StructuredPruner::load(torch::serialize::InputArchive& archive) {
@@ -218,6 +239,12 @@ void StructuredPruner::load(torch::serialize::InputArchive& archive) {
         throw ModelError("the checkpoint's pruning mask " + std::to_string(i) + " does not fit this student");
       }
       mask.copy_(saved);
+    }
+    for (size_t i = 0; i < taylor_.size(); ++i) {
+      torch::Tensor saved;
+      archive.read("pruning/taylor/" + std::to_string(i), saved);
+      if (!saved.sizes().equals(taylor_[i].sizes())) throw ModelError("the checkpoint's Taylor scores do not fit this student");
+      taylor_[i].copy_(saved);
     }
     updates_ = counters[0].item<int64_t>();
     last_update_step_ = counters[1].item<int64_t>();

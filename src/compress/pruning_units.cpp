@@ -90,6 +90,19 @@ torch::Tensor unit_importance(const UnitGroup& group, const Weights& weights) {
   return squares.sqrt();
 }
 
+torch::Tensor unit_taylor(const UnitGroup& group, const Weights& weights) {
+  torch::NoGradGuard no_grad;
+  auto sums = torch::zeros({group.count}, torch::kDouble);
+  if (group.count == 0) return sums;
+  for (const auto& s : group.slices) {
+    const torch::Tensor& w = find_weight(weights, s.tensor);
+    const torch::Tensor& g = w.grad();
+    if (!g.defined()) continue;
+    sums += per_unit(w.detach() * g, s, group.count).sum(1).to(torch::kCPU, torch::kDouble);
+  }
+  return sums.square();
+}
+
 PruneMasks PruneMasks::keep_all(const ModelSpec& spec) {
   PruneMasks m;
   for (const auto& layer : spec.layers) {

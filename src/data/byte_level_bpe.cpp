@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 
 #include "hf_tokenizer_folder.h"
@@ -261,6 +262,7 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(Vocab vocab, const Merges& merges, 
   };
   bos_id_ = with_fallback(names.bos);
   eos_id_ = with_fallback(names.eos);
+  unk_id_ = with_fallback(names.unk);
   pad_id_ = direct(names.pad);
   if (pad_id_ < 0) pad_id_ = eos_id_;
   if (pad_id_ < 0) {
@@ -506,6 +508,15 @@ std::string ByteLevelBpeTokenizer::decode(const std::vector<int64_t>& ids) const
     }
   }
   return out;
+}
+
+std::vector<int64_t> ByteLevelBpeTokenizer::special_ids() const {
+  std::set<int64_t> ids;
+  for (const auto& v : verbatim_) ids.insert(v.id);
+  for (int64_t id : {bos_id_, eos_id_, pad_id_, unk_id_}) {
+    if (id >= 0) ids.insert(id);
+  }
+  return {ids.begin(), ids.end()};
 }
 
 int64_t ByteLevelBpeTokenizer::token_to_id(std::string_view token) const {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -403,6 +404,15 @@ Encoding SentencePieceTokenizer::encode(const std::string& a, const std::string&
 
 std::vector<int64_t> SentencePieceTokenizer::encode_target(const std::string& text, int max_length) const {
   return encode(text, "", max_length).ids;
+}
+
+std::vector<int64_t> SentencePieceTokenizer::special_ids() const {
+  std::set<int64_t> ids;
+  for (const auto& [piece, id] : specials()) {
+    if (id >= 0) ids.insert(id);
+  }
+  for (int n = 0; n < extra_ids_; ++n) ids.insert(sentinel_id(n));
+  return {ids.begin(), ids.end()};
 }
 
 int64_t SentencePieceTokenizer::token_to_id(std::string_view token) const {

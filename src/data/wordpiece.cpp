@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 
 #include "hf_tokenizer_folder.h"
@@ -335,6 +336,13 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
   auto longest_first = [](const Special& x, const Special& y) { return x.text.size() > y.text.size(); };
   std::stable_sort(specials_.begin(), specials_.end(), longest_first);
   std::stable_sort(normalized_.begin(), normalized_.end(), longest_first);
+}
+
+std::vector<int64_t> WordPieceTokenizer::special_ids() const {
+  std::set<int64_t> ids{unk_id_, cls_id_, sep_id_, pad_id_};
+  for (const auto& s : specials_) ids.insert(s.id);
+  for (const auto& s : normalized_) ids.insert(s.id);
+  return {ids.begin(), ids.end()};
 }
 
 int64_t WordPieceTokenizer::token_to_id(std::string_view token) const {

@@ -28,7 +28,9 @@ void warm_up(ModelRunner& runner, const std::vector<Batch>& batches, int count) 
 
 int64_t count_parameters(const torch::jit::Module& module) {
   int64_t n = 0;
-  for (const auto& [name, tensor] : module_weights(module)) n += tensor.numel();  // a tied tensor once
+  for (const auto& [name, tensor] : module_weights(module)) {
+    if (tensor.is_floating_point()) n += tensor.numel();  // a tied tensor once; not a vocabulary map's ids
+  }
   return n;
 }
 

@@ -129,7 +129,8 @@ torch::jit::Module build_module(const ModelSpec& spec, const Weights& weights, c
     if (sources.int8_projections.count(name.substr(0, dot))) continue;
     if (sources.int8_embedding && name == spec.names.word_embeddings + ".weight") continue;
     Module owner = ensure_path(root, name.substr(0, dot), cu);
-    owner.register_parameter(name.substr(dot + 1), tensor.detach().clone(), /*is_buffer=*/false);
+    // The vocabulary map is ids, not a weight: a buffer that training never touches.
+    owner.register_parameter(name.substr(dot + 1), tensor.detach().clone(), /*is_buffer=*/name == spec.vocab_map_name());
   }
   root.register_attribute(kFamilyAttribute, c10::StringType::get(), to_string(spec.family));
   root.register_attribute("eps", c10::FloatType::get(), spec.norm_eps);

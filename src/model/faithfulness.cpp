@@ -25,7 +25,7 @@ struct SampleBatch {
 // Random ids that are never the pad id (so that it is only where a batch puts it on purpose; GPT-2's pad is its
 // last id), mask and token types all zero.
 SampleBatch blank(const std::string& what, int64_t B, int64_t T, const ModelSpec& spec, at::Generator& gen) {
-  SampleBatch s{what, torch::randint(0, spec.vocab_size - 1, {B, T}, gen, torch::kLong), torch::zeros({B, T}, torch::kLong),
+  SampleBatch s{what, torch::randint(0, spec.input_vocab() - 1, {B, T}, gen, torch::kLong), torch::zeros({B, T}, torch::kLong),
                 torch::zeros({B, T}, torch::kLong)};
   s.ids += s.ids.ge(spec.pad_token_id).to(torch::kLong);
   return s;

@@ -101,6 +101,13 @@ Weights module_weights(const torch::jit::Module& module) {
     if (p.value.numel() > 0 && !seen.insert(p.value.data_ptr()).second) continue;
     weights[p.name] = p.value.detach();
   }
+  // A vocabulary-pruned model's id map (ModelSpec::input_vocab_size) is a buffer, yet part of what rebuilds it.
+  static const std::string kMapLeaf = ".vocab_map";
+  for (const auto& b : module.named_buffers(/*recurse=*/true)) {
+    if (b.name.size() > kMapLeaf.size() && b.name.compare(b.name.size() - kMapLeaf.size(), kMapLeaf.size(), kMapLeaf) == 0) {
+      weights[b.name] = b.value.detach();
+    }
+  }
   return weights;
 }
 
@@ -160,6 +167,10 @@ ImportedModel import_model(const fs::path& path) {
         } catch (const ModelError& e) {
           throw ModelError(path.string() + ": " + importer->name() + ": " + e.what());
         }
+      }
+      // A vocabulary-pruned lwm student (spec.h, input_vocab_size) maps the ids it takes through this buffer.
+      if (const auto map = imported.weights.find(imported.spec.vocab_map_name()); map != imported.weights.end()) {
+        imported.spec.input_vocab_size = static_cast<int>(map->second.numel());
       }
       // A tied LM head the export cloned (the spec reads the embedding instead): one table, not two.
       if (imported.spec.head == HeadType::LabelWords && imported.spec.names.lm_head.empty()) {

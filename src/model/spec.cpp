@@ -93,6 +93,7 @@ nlohmann::json ModelSpec::to_json() const {
           {"num_layers", num_layers()},
           {"hidden", hidden},
           {"vocab_size", vocab_size},
+          {"input_vocab_size", input_vocab_size},
           {"max_positions", max_positions},
           {"type_vocab_size", type_vocab_size},
           {"num_labels", num_labels},
@@ -136,6 +137,7 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   s.family = *family_from_string(family);
   s.hidden = j.at("hidden");
   s.vocab_size = j.at("vocab_size");
+  s.input_vocab_size = j.value("input_vocab_size", 0);
   s.max_positions = j.at("max_positions");
   s.type_vocab_size = j.at("type_vocab_size");
   s.num_labels = j.at("num_labels");

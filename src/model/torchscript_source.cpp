@@ -81,7 +81,11 @@ struct Writer {
 
   // The word embedding rows of `ids` (the root's module `m`): from the fp32 table, or, in an int8 model, from
   // the int8 table times each row's scale.
-  std::string embedding_lookup(const std::string& m, const std::string& ids) const {
+  // A vocabulary-pruned model (spec.input_vocab_size > 0) first maps the teacher's ids to its rows.
+  std::string embedding_lookup(const std::string& m, const std::string& input_ids) const {
+    const std::string ids = spec.input_vocab_size > 0 && m == spec.names.word_embeddings
+                                ? self_path(m) + ".vocab_map[" + input_ids + "]"
+                                : input_ids;
     if (options.int8_embedding) {
       return "(torch.embedding(" + self_path(m) + ".weight_int8, " + ids + ").float() * torch.embedding(" +
              self_path(m) + ".weight_scale, " + ids + "))";

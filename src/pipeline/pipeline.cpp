@@ -17,6 +17,7 @@
 #include "lwm/compress/layer_removal.h"
 #include "lwm/compress/pruning.h"
 #include "lwm/compress/quantize.h"
+#include "lwm/compress/vocab_pruning.h"
 #include "lwm/data/tokenizer_files.h"
 #include "lwm/measure/evaluation.h"
 #include "lwm/measure/model_measurement.h"
@@ -187,6 +188,28 @@ CompressOutcome run_compress(const CompressArgs& args) {
                to_string(cfg.layer_strategy));
   auto [sspec, sweights] = remove_layers(tspec, teacher.weights, kept);
   if (cfg.dropout) sspec.dropout = *cfg.dropout;
+  nlohmann::json vocab_summary(nullptr);
+  if (cfg.prune_vocab) {
+    std::vector<int64_t> used = data.tokenizer->special_ids();
+    used.push_back(pad);
+    for (const Encoding& e : train_data.encodings) used.insert(used.end(), e.ids.begin(), e.ids.end());
+    const int64_t unk = data.tokenizer->unk_id();
+    VocabPruned pruned = prune_vocabulary(sspec, sweights, used, unk);
+    std::vector<int64_t> eval_ids;
+    for (const Encoding& e : eval_data.encodings) eval_ids.insert(eval_ids.end(), e.ids.begin(), e.ids.end());
+    const double lost = fraction_read_as_unknown(pruned.spec, pruned.weights, eval_ids, unk);
+    vocab_summary = {{"input_vocab_size", pruned.spec.input_vocab_size},
+                     {"kept_rows", pruned.kept_rows},
+                     {"dropped_rows", pruned.dropped_rows},
+                     {"unknown_token_id", unk},
+                     {"eval_tokens_read_as_unknown", lost},
+                     {"basis", "rows of the ids in the training data (after --limit-train and truncation), the "
+                               "tokenizer's special tokens and its unknown token"}};
+    spdlog::info("stage 1/5: vocabulary pruning: keeping {} of {} word-embedding rows; {:.2f}% of the eval tokens "
+                 "now read as unknown", pruned.kept_rows, pruned.spec.input_vocab_size, 100 * lost);
+    sspec = std::move(pruned.spec);
+    sweights = std::move(pruned.weights);
+  }
   BuildOptions build_opts;
   build_opts.hidden_mask = cfg.prune.hidden > 0;
   auto student = build_module(sspec, sweights, build_opts);
@@ -213,7 +236,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
     schedule.start_step = static_cast<int64_t>(cfg.prune_start * total);
     schedule.end_step = std::max(schedule.start_step, static_cast<int64_t>(cfg.prune_end * total));
     schedule.frequency = cfg.prune_frequency;
-    pruner = std::make_unique<StructuredPruner>(sspec, student, cfg.prune, schedule);
+    pruner = std::make_unique<StructuredPruner>(sspec, student, cfg.prune, schedule, cfg.prune_importance);
     hooks.after_step = [&](int64_t step) { pruner->step(step - 1); };
     // By value: `schedule` ends with this block, the hook lives on in the training loop.
     hooks.can_keep = [end_step = schedule.end_step](int64_t step) { return step - 1 >= end_step; };
@@ -327,7 +350,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
         fp32_args.config.int8 = false;
         ReportInputs fp32_in{fp32_args, teacher.spec, final_spec, kept, teacher_m, fp32_m, trained,
                              pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference,
-                             nlohmann::json(nullptr), run_energy, data.task};
+                             nlohmann::json(nullptr), run_energy, data.task, vocab_summary};
         fp32_report = compress_report(fp32_in);
       } else {
         std::error_code ignore;
@@ -338,7 +361,8 @@ CompressOutcome run_compress(const CompressArgs& args) {
       int8_summary["relative_to_fp32"]["note"] = "int8 student / the same student in fp32, measured in the same run";
     }
     ReportInputs in{args, teacher.spec, final_spec, kept, teacher_m, student_m, trained,
-                    pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference, int8_summary, run_energy, data.task};
+                    pruner ? pruner->summary() : nlohmann::json(nullptr), shrink_difference, int8_summary, run_energy, data.task,
+                    vocab_summary};
     outcome.report = compress_report(in);
     outcome.targets_met = outcome.report["targets"]["met"].get<bool>();
   } catch (...) {

@@ -94,6 +94,7 @@ nlohmann::json compress_report(const ReportInputs& in) {
 
   nlohmann::json stages = {
       {"layer_removal", {{"kept_teacher_layers", in.kept_layers}, {"strategy", to_string(cfg.layer_strategy)}}},
+      {"vocabulary_pruning", in.vocab_pruning},
       {"distillation", in.training.to_json()},
       {"pruning", in.pruning},
       {"shrink", in.pruning.is_null() ? nlohmann::json(nullptr)
@@ -147,6 +148,12 @@ std::string compress_summary(const nlohmann::json& r) {
                      metric, s["metrics"][metric].get<double>(), s["size"]["file_bytes"].get<long long>(),
                      r["student"]["path"].get<std::string>());
   std::vector<std::string> warnings;
+  const auto& vocab = r["stages"]["vocabulary_pruning"];
+  if (!vocab.is_null()) {
+    out += fmt::format("  vocabulary: {} of {} word-embedding rows kept; {:.2f}% of the eval tokens read as unknown\n",
+                       vocab["kept_rows"].get<long long>(), vocab["input_vocab_size"].get<long long>(),
+                       100.0 * vocab["eval_tokens_read_as_unknown"].get<double>());
+  }
   const auto& int8 = r["stages"]["int8"];
   if (!int8.is_null()) {
     const int n = int8["linear_layers_int8"].get<int>(), m = int8["linear_layers"].get<int>();

@@ -82,10 +82,10 @@ TaskData load_task_data(const DataArgs& args, ModelSpec& model) {
     attach_label_words(args, data, model);  // first: a wrong kind of tokenizer is the clearer message
     data.text_to_text = model.encoder_decoder;  // T5's task prefixes
   }
-  if (data.tokenizer->vocab_size() > model.vocab_size) {
+  if (data.tokenizer->vocab_size() > model.input_vocab()) {
     throw DataError(args.tokenizer.string() + ": tokenizer does not match the model: its vocabulary has " +
-                    std::to_string(data.tokenizer->vocab_size()) + " tokens, the model's embedding has " +
-                    std::to_string(model.vocab_size) + " rows");
+                    std::to_string(data.tokenizer->vocab_size()) + " tokens, the model takes " +
+                    std::to_string(model.input_vocab()) + " ids");
   }
   if ((model.head == HeadType::LastToken || model.head == HeadType::LabelWords) &&
       data.tokenizer->pad_id() != model.pad_token_id) {

@@ -503,5 +503,54 @@ TEST(CliCompress, Int8StudentIsSmallerAndLoadsInPython) {
       << py;
 }
 
+// Vocabulary pruning with hidden pruning and int8 on top: the student keeps only the rows of the training data's
+// ids, still takes the teacher's ids (in Python too), reads an id it dropped as [UNK], and evaluates to the
+// accuracy its report gives.
+TEST(CliCompress, VocabPrunedStudentTakesTheTeachersIds) {
+  auto dir = scratch("vocab");
+  const std::string out = (dir / "out").string();
+  CliRun r = compress("--quiet --model " + teacher().string() + " --task sst2 --train " + sst2("train") + " --eval " +
+                      sst2("dev") + " --tokenizer " + test::bert_vocab() +
+                      " --limit-train 128 --limit-eval 128 --max_length 32 --keep_layers 2 --epochs 1 --prune_vocab true"
+                      " --prune_hidden 0.25 --prune_end 0.5 --prune_frequency 2 --int8 true --int8_min_weights 0"
+                      " --latency_samples 8 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("word-embedding rows kept"), std::string::npos) << r.output;
+  json j = read_json(dir / "out" / "report.json");
+  const json& v = j["stages"]["vocabulary_pruning"];
+  const int64_t kept = v["kept_rows"].get<int64_t>();
+  EXPECT_EQ(v["input_vocab_size"], 30522);
+  EXPECT_GT(kept, 100);  // 128 short sentences use a few hundred distinct ids
+  EXPECT_LT(kept, 3000);
+  EXPECT_EQ(v["dropped_rows"].get<int64_t>(), 30522 - kept);
+  EXPECT_EQ(v["unknown_token_id"], 100);
+  EXPECT_GT(v["eval_tokens_read_as_unknown"].get<double>(), 0.0);  // dev sentences hold words the 128 lack
+  EXPECT_LT(v["eval_tokens_read_as_unknown"].get<double>(), 0.5);
+  EXPECT_EQ(j["student"]["spec"]["vocab_size"].get<int64_t>(), kept);
+  EXPECT_EQ(j["student"]["spec"]["input_vocab_size"], 30522);
+  EXPECT_EQ(j["student"]["spec"]["hidden"], 48);
+  // The word embedding was most of the teacher: the student's parameters are a fraction of it.
+  EXPECT_LT(j["relative"]["parameters"].get<double>(), 0.25);
+
+  // The teacher's ids, in Python: 29999 and 28000 are far outside 128 training sentences' words.
+  const std::string run_py = test::python() + " " + (test::source_dir() / "tools" / "run_torchscript.py").string() +
+                             " " + out + "/model.pt --ids ";
+  std::string dropped, unknown;
+  ASSERT_EQ(test::run_command(run_py + "101,29999,28000,102", &dropped), 0) << dropped;
+  ASSERT_EQ(test::run_command(run_py + "101,100,100,102", &unknown), 0) << unknown;
+  EXPECT_EQ(test::last_json_line(dropped)["logits"], test::last_json_line(unknown)["logits"]);
+
+  // Re-imported by lwm (its spec from the int8 file): evaluate gives the report's accuracy on the same data.
+  CliRun e = compress("evaluate --quiet --model " + out + "/model.pt --task sst2 --eval " + sst2("dev") +
+                      " --tokenizer " + test::bert_vocab() + " --max-length 32 --limit 128 --latency-samples 4 --report " +
+                      (dir / "eval.json").string());
+  ASSERT_EQ(e.code, 0) << e.output;
+  EXPECT_DOUBLE_EQ(read_json(dir / "eval.json")["result"]["metrics"]["accuracy"].get<double>(),
+                   j["student"]["measurement"]["metrics"]["accuracy"].get<double>());
+  CliRun inspect = compress("inspect " + out + "/model.pt");
+  EXPECT_EQ(inspect.code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("rows of 30522 input ids"), std::string::npos) << inspect.output;
+}
+
 }  // namespace
 }  // namespace lwm

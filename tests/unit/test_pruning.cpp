@@ -221,6 +221,49 @@ TEST(Prune, PicksTheSmallestNormHeadNeuronAndHiddenDim) {
   EXPECT_DOUBLE_EQ(pruner.current_sparsity().heads, 1.0 / 8);
 }
 
+// Taylor importance (Molchanov et al. 2019): a unit's (sum of w x dL/dw)^2, by hand for one FFN neuron; and the
+// pruner, given it, prunes the unit whose removal the gradient says costs least even when its weights are the
+// largest, and sums the scores of every step since the last mask update.
+TEST(Prune, TaylorImportanceIsTheSquaredSumOfWeightTimesGradient) {
+  ImportedModel m = reference();
+  const auto& s = m.spec;
+  auto module = build_module(s, m.weights);
+  Weights live;
+  for (const auto& p : module.named_parameters(true)) live[p.name] = p.value;
+  torch::manual_seed(3);
+  for (auto& [name, t] : live) t.mutable_grad() = torch::randn_like(t);
+  // FFN neuron 37 of layer 1: row 37 of ffn_in (weight and bias) and column 37 of ffn_out.
+  auto dot = [&](const std::string& name, int64_t dim) {
+    const torch::Tensor& t = live.at(name);
+    return (t.detach() * t.grad()).select(dim, 37).sum().item<double>();
+  };
+  const double sum = dot(s.layer_param(1, s.names.ffn_in, "weight"), 0) + dot(s.layer_param(1, s.names.ffn_in, "bias"), 0) +
+                     dot(s.layer_param(1, s.names.ffn_out, "weight"), 1);
+  const auto groups = unit_groups(s);
+  const UnitGroup& ffn1 = groups[3];
+  ASSERT_EQ(ffn1.kind, UnitKind::Ffn);
+  ASSERT_EQ(ffn1.layer, 1);
+  EXPECT_NEAR(unit_taylor(ffn1, live)[37].item<double>(), sum * sum, 1e-6 * sum * sum + 1e-12);
+
+  // Neuron 5 of layer 0: the largest weights, but no gradient through it; every other neuron has one.
+  {
+    torch::NoGradGuard no_grad;
+    live.at(s.layer_param(0, s.names.ffn_in, "weight")).select(0, 5).mul_(100);
+    live.at(s.layer_param(0, s.names.ffn_out, "weight")).select(1, 5).mul_(100);
+  }
+  live.at(s.layer_param(0, s.names.ffn_in, "weight")).mutable_grad().select(0, 5).zero_();
+  live.at(s.layer_param(0, s.names.ffn_in, "bias")).mutable_grad().select(0, 5).zero_();
+  live.at(s.layer_param(0, s.names.ffn_out, "weight")).mutable_grad().select(1, 5).zero_();
+  EXPECT_EQ(unit_importance(groups[2], live).argmax().item<int64_t>(), 5);  // by magnitude, the last to go
+  StructuredPruner taylor(s, module, PruneTargets{0, 1.5 / 256, 0}, one_shot(), Importance::Taylor);
+  taylor.step(0);
+  EXPECT_EQ(pruned_units(taylor.masks().ffn[0]), std::vector<int64_t>{5});
+  EXPECT_EQ(pruned_units(taylor.masks().ffn[1]), std::vector<int64_t>{});
+  EXPECT_NE(taylor.summary()["importance"].get<std::string>().find("Taylor"), std::string::npos);
+  EXPECT_EQ(importance_from_string("taylor"), Importance::Taylor);
+  EXPECT_THROW(importance_from_string("random"), UsageError);
+}
+
 TEST(Prune, RanksGloballySoLayersDifferButKeepsOneHeadAndNeuronPerLayer) {
   ImportedModel m = reference();
   Weights w = m.weights;

@@ -100,6 +100,20 @@ std::vector<UnitGroup> unit_groups(const ModelSpec& spec);
 // small ones. Li et al. 2017 found L1 and L2 rank filters alike; docs/pruning.md.)
 torch::Tensor unit_importance(const UnitGroup& group, const Weights& weights);
 
+// How the pruner ranks units (config key prune_importance).
+enum class Importance {
+  Magnitude,  // unit_importance(): the L2 norm of the unit's weights, the reference study's criterion (default)
+  Taylor,     // unit_taylor(), summed over the steps since the last mask update
+};
+std::string to_string(Importance i);                      // "magnitude", "taylor"
+Importance importance_from_string(const std::string& s);  // UsageError for any other name
+
+// First-order Taylor importance of each unit of `group` at one step: the squared first-order estimate of how much
+// the loss changes when the unit is removed, (sum over every weight entry w the unit owns of w * dL/dw)^2, [count],
+// float64 (Molchanov et al. 2019, "Importance Estimation for Neural Network Pruning", CVPR, eq. 4: the group
+// criterion), from the tensors' current gradients; a tensor without a gradient adds nothing.
+torch::Tensor unit_taylor(const UnitGroup& group, const Weights& weights);
+
 // Which units are kept: bool tensors, true = kept.
 struct PruneMasks {
   std::vector<torch::Tensor> heads;  // per layer, [heads of that layer]
@@ -140,12 +154,15 @@ class StructuredPruner {
  public:
   // UsageError on targets outside [0, 1) or a bad schedule; ModelError if the module does not match
   // the spec, or if targets.hidden > 0 and the module was built without BuildOptions::hidden_mask.
-  StructuredPruner(ModelSpec spec, torch::jit::Module module, PruneTargets targets, PruneSchedule schedule);
+  // `importance`: how units are ranked (Magnitude, or Taylor from the gradients step() finds on the parameters).
+  StructuredPruner(ModelSpec spec, torch::jit::Module module, PruneTargets targets, PruneSchedule schedule,
+                   Importance importance = Importance::Magnitude);
 
   // Call after every optimizer.step() with the global step (0-based, counted across epochs).
-  // When the schedule says so, prunes more units (ranked by current magnitude; heads and FFN neurons
-  // globally across layers, at least one of each kept per layer); then always re-zeroes every pruned
-  // unit's weights, so they stay exactly zero through training.
+  // When the schedule says so, prunes more units (ranked by current magnitude, or with Taylor importance by the
+  // scores of this and every step since the last mask update, read from the gradients the parameters hold; heads
+  // and FFN neurons globally across layers, at least one of each kept per layer); then always re-zeroes every
+  // pruned unit's weights, so they stay exactly zero through training.
   void step(int64_t global_step);
 
   // Prunes, now, up to the given sparsity per type (monotone; used by step()) and re-zeroes.
@@ -179,6 +196,8 @@ class StructuredPruner {
   Weights live_;                             // the module's parameters (aliases)
   std::vector<torch::Tensor> mask_buffers_;  // the module's hidden_mask buffers, if any
   PruneMasks masks_;
+  Importance importance_ = Importance::Magnitude;
+  std::vector<torch::Tensor> taylor_;  // Taylor: per group, the scores summed since the last mask update
   int64_t updates_ = 0;
   int64_t last_update_step_ = -1;
 };

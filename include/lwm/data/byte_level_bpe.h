@@ -110,6 +110,9 @@ class ByteLevelBpeTokenizer : public Tokenizer {
   const std::string& id_to_token(int64_t id) const;   // std::out_of_range for an unused id
   int64_t bos_id() const { return bos_id_; }
   int64_t eos_id() const { return eos_id_; }
+  // The unknown token's id (names.unk, else <|endoftext|>, as for bos and eos); -1 when neither is in the vocabulary.
+  int64_t unk_id() const override { return unk_id_; }
+  std::vector<int64_t> special_ids() const override;  // the verbatim tokens: specials and added tokens
   Family family() const { return opt_.family; }
   size_t num_merges() const { return merges_.size(); }
 
@@ -135,7 +138,7 @@ class ByteLevelBpeTokenizer : public Tokenizer {
   std::unordered_map<char32_t, uint8_t> code_point_byte_;  // its inverse
   std::vector<BpeAddedToken> verbatim_;                    // longest first
   bool verbatim_first_[256] = {};
-  int64_t bos_id_ = -1, eos_id_ = -1, pad_id_ = -1;
+  int64_t bos_id_ = -1, eos_id_ = -1, pad_id_ = -1, unk_id_ = -1;
   std::vector<int64_t> single_before_, single_after_, pair_before_, pair_between_, pair_after_;
 
   mutable std::mutex cache_mutex_;

@@ -81,7 +81,8 @@ class SentencePieceTokenizer : public Tokenizer {
   int64_t token_to_id(std::string_view token) const;  // a piece or <extra_id_N>; -1 when absent
   std::string id_to_token(int64_t id) const;          // std::out_of_range for a bad id
   int64_t eos_id() const { return eos_id_; }
-  int64_t unk_id() const { return unk_id_; }
+  int64_t unk_id() const override { return unk_id_; }
+  std::vector<int64_t> special_ids() const override;  // pad, </s>, <unk>, <s> and <mask> where the layout has them, sentinels
   int64_t piece_count() const { return piece_count_; }  // the model's pieces, without sentinels
   int extra_ids() const { return extra_ids_; }
   int64_t sentinel_id(int n) const;  // <extra_id_n>; std::out_of_range unless 0 <= n < extra_ids

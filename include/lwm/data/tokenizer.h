@@ -27,6 +27,13 @@ class Tokenizer {
   virtual int64_t vocab_size() const = 0;
   virtual int64_t pad_id() const = 0;
   virtual std::string kind() const = 0;  // "wordpiece", "byte-level-bpe", "sentencepiece"
+  // The id a token outside the vocabulary stands for: [UNK] (WordPiece), <unk> (SentencePiece, RoBERTa's BPE),
+  // and, as Hugging Face's GPT2Tokenizer names it, <|endoftext|> for GPT-2. -1 when the vocabulary has none.
+  virtual int64_t unk_id() const = 0;
+  // The ids of the special tokens the tokenizer knows (padding, unknown, classifier/separator or bos/eos, mask)
+  // and of its added tokens matched whole: the ids a text can produce that are not the vocabulary's pieces.
+  // Ascending, each once.
+  virtual std::vector<int64_t> special_ids() const = 0;
 
   // The most tokens per sequence (special tokens included) the saved tokenizer was configured for:
   // model_max_length of the tokenizer_config.json beside its files (Hugging Face's save_pretrained writes

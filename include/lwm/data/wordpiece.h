@@ -89,7 +89,8 @@ class WordPieceTokenizer : public Tokenizer {
   const std::string& id_to_token(int64_t id) const;   // std::out_of_range for a bad id
   int64_t cls_id() const { return cls_id_; }
   int64_t sep_id() const { return sep_id_; }
-  int64_t unk_id() const { return unk_id_; }
+  int64_t unk_id() const override { return unk_id_; }
+  std::vector<int64_t> special_ids() const override;
   const WordPieceOptions& options() const { return opt_; }
 
  private:

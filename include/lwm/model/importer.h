@@ -27,7 +27,8 @@ struct ImportedModel {
 // Loads any TorchScript file; ModelError on a missing file or one that is not TorchScript.
 torch::jit::Module load_torchscript(const std::filesystem::path& path);
 
-// Every parameter of a module, detached, by its dotted name.
+// Every parameter of a module, detached, by its dotted name, and a vocabulary-pruned model's int64 id map (a
+// buffer named `vocab_map`, ModelSpec::input_vocab_size).
 Weights module_weights(const torch::jit::Module& module);
 
 // One importer per model family: recognises the family from parameter names and

@@ -105,7 +105,12 @@ struct ParamNames {
 struct ModelSpec {
   Family family = Family::Bert;
   ParamNames names;
-  int vocab_size = 0;
+  int vocab_size = 0;              // rows of the word embedding
+  // Vocabulary pruning (compress/vocab_pruning.h): > 0 when the word embedding keeps only some rows. The model
+  // still takes the teacher's ids, 0 <= id < input_vocab_size, and looks each up through the int64 buffer
+  // `vocab_map` [input_vocab_size] of the word embedding module (vocab_map_name()): the row of that id, or the
+  // unknown token's row for an id the pruning dropped. 0: no map, ids index the embedding directly.
+  int input_vocab_size = 0;
   int max_positions = 0;
   int type_vocab_size = 0;  // 0 when the family has no token types (DistilBERT)
   int hidden = 0;
@@ -154,6 +159,10 @@ struct ModelSpec {
   bool operator==(const ModelSpec&) const = default;
 
   int num_layers() const { return static_cast<int>(layers.size()); }
+  // The ids the model accepts: [0, input_vocab()).
+  int input_vocab() const { return input_vocab_size > 0 ? input_vocab_size : vocab_size; }
+  // The weights' key of the vocabulary map (input_vocab_size > 0): "<word_embeddings>.vocab_map".
+  std::string vocab_map_name() const { return names.word_embeddings + ".vocab_map"; }
   int num_decoder_layers() const;
   int num_encoder_layers() const { return num_layers() - num_decoder_layers(); }
   // The names of layer `layer`'s stack, and its index within that stack.

@@ -23,6 +23,9 @@ struct CompressConfig {
   double keep_layer_fraction = 2.0 / 3.0;
   LayerStrategy layer_strategy = LayerStrategy::Top;
   std::vector<int> layers;  // explicit strategy
+  // Also stage 1: keep only the word-embedding rows of the training data's ids and the special tokens
+  // (compress/vocab_pruning.h).
+  bool prune_vocab = false;
   // Stage 2: distillation (+ training schedule).
   DistillOptions distill;
   TrainOptions train;
@@ -33,6 +36,7 @@ struct CompressConfig {
   double prune_start = 0.0;
   double prune_end = 0.7;
   int64_t prune_frequency = 10;
+  Importance prune_importance = Importance::Magnitude;  // how units are ranked (the study's: magnitude)
   // Stage 5: int8. Projections with fewer weights than int8_min_weights stay fp32 (compress/quantize.h,
   // quantize_weights()).
   bool int8 = false;

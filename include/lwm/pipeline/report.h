@@ -27,6 +27,7 @@ struct ReportInputs {
   nlohmann::json int8;  // null when not quantized
   const EnergyReading& run_energy;
   const TaskSpec& task;  // its label order is the one used (--labels)
+  nlohmann::json vocab_pruning;  // null when the vocabulary was not pruned
 };
 
 // The student's primary metric relative to the teacher's (teacher = 1.0): student / teacher when the teacher's
