@@ -148,7 +148,8 @@ std::string compress_summary(const nlohmann::json& r) {
                      metric, s["metrics"][metric].get<double>(), s["size"]["file_bytes"].get<long long>(),
                      r["student"]["path"].get<std::string>());
   std::vector<std::string> warnings;
-  const auto& vocab = r["stages"]["vocabulary_pruning"];
+  // A report written before the stage existed has no key for it.
+  const auto vocab = r["stages"].value("vocabulary_pruning", nlohmann::json(nullptr));
   if (!vocab.is_null()) {
     out += fmt::format("  vocabulary: {} of {} word-embedding rows kept; {:.2f}% of the eval tokens read as unknown\n",
                        vocab["kept_rows"].get<long long>(), vocab["input_vocab_size"].get<long long>(),
