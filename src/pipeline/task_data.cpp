@@ -84,8 +84,8 @@ TaskData load_task_data(const DataArgs& args, ModelSpec& model) {
   }
   if (data.tokenizer->vocab_size() > model.input_vocab()) {
     throw DataError(args.tokenizer.string() + ": tokenizer does not match the model: its vocabulary has " +
-                    std::to_string(data.tokenizer->vocab_size()) + " tokens, the model takes " +
-                    std::to_string(model.input_vocab()) + " ids");
+                    std::to_string(data.tokenizer->vocab_size()) + " tokens, the model's embedding has " +
+                    std::to_string(model.input_vocab()) + " rows");
   }
   if ((model.head == HeadType::LastToken || model.head == HeadType::LabelWords) &&
       data.tokenizer->pad_id() != model.pad_token_id) {
