@@ -79,14 +79,6 @@ void check_shapes(const std::vector<UnitGroup>& groups, const Weights& live) {
 
 }  // namespace
 
-std::string to_string(Importance i) { return i == Importance::Taylor ? "taylor" : "magnitude"; }
-
-Importance importance_from_string(const std::string& s) {
-  if (s == "magnitude") return Importance::Magnitude;
-  if (s == "taylor") return Importance::Taylor;
-  throw UsageError("unknown pruning importance '" + s + "' (magnitude or taylor)");
-}
-
 StructuredPruner::StructuredPruner(ModelSpec spec, torch::jit::Module module, PruneTargets targets,
                                    PruneSchedule schedule, Importance importance)
     : spec_(std::move(spec)),

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "lwm/compress/importance.h"
 #include "lwm/model/importer.h"
 #include "lwm/model/spec.h"
 
@@ -99,14 +100,6 @@ std::vector<UnitGroup> unit_groups(const ModelSpec& spec);
 // ||W_u x|| <= ||W_u||_F ||x||, and it favours a unit with a few large weights over one with many
 // small ones. Li et al. 2017 found L1 and L2 rank filters alike; docs/pruning.md.)
 torch::Tensor unit_importance(const UnitGroup& group, const Weights& weights);
-
-// How the pruner ranks units (config key prune_importance).
-enum class Importance {
-  Magnitude,  // unit_importance(): the L2 norm of the unit's weights, the reference study's criterion (default)
-  Taylor,     // unit_taylor(), summed over the steps since the last mask update
-};
-std::string to_string(Importance i);                      // "magnitude", "taylor"
-Importance importance_from_string(const std::string& s);  // UsageError for any other name
 
 // First-order Taylor importance of each unit of `group` at one step: the squared first-order estimate of how much
 // the loss changes when the unit is removed, (sum over every weight entry w the unit owns of w * dL/dw)^2, [count],
