@@ -72,7 +72,7 @@ while [[ $# -gt 0 ]]; do
     --prune-vocab) VOCAB_TAG="-vocab"; shift ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --table-only) TABLE_ONLY=1; shift ;;
-    -h | --help) sed -n '2,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,41p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compress_presets.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -136,10 +136,11 @@ log() { printf '\n==> %s\n' "$*"; }
 run() { printf '+'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
 if [[ "$TABLE_ONLY" -eq 0 && ! -s "$WORK/teacher.pt" ]]; then
-  log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on $TASK"
   if [[ -n "$PRETRAINED" ]]; then
+    log "Teacher: a $FAMILY classifier on the pretrained encoder in $PRETRAINED, fine-tuned on $TASK"
     run "$PYTHON" tools/export_reference.py --family bert --pretrained "$PRETRAINED" --labels 2 --seed 0 --out "$WORK/init.pt"
   else
+    log "Teacher: export a 12-layer, hidden-256 $FAMILY and fine-tune it on $TASK"
   run "$PYTHON" tools/export_reference.py --family "$FAMILY" --layers 12 --hidden 256 --heads 4 --intermediate 1024 \
     --vocab "$VOCAB_SIZE" --max-positions $((MAXLEN > 128 ? MAXLEN : 128)) --labels 2 --seed 0 "${init_args[@]}" --out "$WORK/init.pt"
   fi

@@ -117,8 +117,16 @@ StructuredPruner::StructuredPruner(ModelSpec spec, torch::jit::Module module, Pr
 }
 
 void StructuredPruner::step(int64_t global_step) {
-  if (importance_ == Importance::Taylor && targets_.any()) {
-    for (size_t i = 0; i < groups_.size(); ++i) taylor_[i] += unit_taylor(groups_[i], live_);
+  if (importance_ == Importance::Taylor) {
+    // Only kinds that a later update will still prune: a kind with target 0, or one at its final count, is never
+    // ranked again, so its sums would be work for nothing (the hidden group alone touches every matrix).
+    for (UnitKind k : kKinds) {
+      const KindCounts c = counts(groups_, masks_, k);
+      if (target_count(c, of_kind(targets_, k)) <= c.pruned) continue;
+      for (size_t i = 0; i < groups_.size(); ++i) {
+        if (groups_[i].kind == k) taylor_[i] += unit_taylor(groups_[i], live_);
+      }
+    }
   }
   if (targets_.any() && schedule_.due(global_step)) {
     PruneTargets s;

@@ -1,6 +1,5 @@
 #include "lwm/compress/vocab_pruning.h"
 
-#include <algorithm>
 #include <string>
 
 #include "lwm/common/error.h"
@@ -8,16 +7,29 @@
 namespace lwm {
 namespace {
 
+// The map of a model pruned before, checked: int64 [input_vocab_size], every entry a row of the word embedding.
+torch::Tensor checked_map(const ModelSpec& spec, const Weights& weights) {
+  const auto it = weights.find(spec.vocab_map_name());
+  if (it == weights.end()) throw ModelError("prune_vocab: the model has no '" + spec.vocab_map_name() + "'");
+  const torch::Tensor& map = it->second;
+  if (map.scalar_type() != torch::kLong || map.dim() != 1 || map.size(0) != spec.input_vocab_size ||
+      (map.numel() > 0 && (map.min().item<int64_t>() < 0 || map.max().item<int64_t>() >= spec.vocab_size))) {
+    throw ModelError("prune_vocab: '" + spec.vocab_map_name() + "' is not an int64 map of " +
+                     std::to_string(spec.input_vocab_size) + " ids to the " + std::to_string(spec.vocab_size) +
+                     " rows of the word embedding");
+  }
+  return map.contiguous();
+}
+
 // Each input id's current row: through the map of a model pruned before, else the id itself.
 torch::Tensor current_rows(const ModelSpec& spec, const Weights& weights) {
-  if (spec.input_vocab_size > 0) return weights.at(spec.vocab_map_name()).to(torch::kLong);
+  if (spec.input_vocab_size > 0) return checked_map(spec, weights);
   return torch::arange(spec.vocab_size, torch::kLong);
 }
 
 }  // namespace
 
-VocabPruned prune_vocabulary(const ModelSpec& spec, const Weights& weights, const std::vector<int64_t>& used_ids,
-                             int64_t unk_id) {
+void check_vocab_prunable(const ModelSpec& spec, int64_t unk_id) {
   if (spec.head == HeadType::LabelWords) {
     throw UsageError("prune_vocab: a " + to_string(spec.family) +
                      " model that scores words over the vocabulary (text to text or a language model) needs every "
@@ -27,6 +39,11 @@ VocabPruned prune_vocabulary(const ModelSpec& spec, const Weights& weights, cons
     throw UsageError("prune_vocab: the tokenizer has no unknown token, so an id whose row is dropped would have "
                      "nothing to read; use a tokenizer with one or leave prune_vocab off");
   }
+}
+
+VocabPruned prune_vocabulary(const ModelSpec& spec, const Weights& weights, const std::vector<int64_t>& used_ids,
+                             int64_t unk_id) {
+  check_vocab_prunable(spec, unk_id);
   const int64_t ids = spec.input_vocab();
   auto check = [&](int64_t id) {
     if (id < 0 || id >= ids) {
@@ -62,7 +79,7 @@ VocabPruned prune_vocabulary(const ModelSpec& spec, const Weights& weights, cons
   VocabPruned out{spec, weights, static_cast<int64_t>(kept.size()),
                   static_cast<int64_t>(spec.vocab_size) - static_cast<int64_t>(kept.size())};
   const std::string table = spec.names.word_embeddings + ".weight";
-  out.weights[table] = weights.at(table).index_select(0, torch::tensor(kept, torch::kLong)).clone();
+  out.weights[table] = weights.at(table).index_select(0, torch::tensor(kept, torch::kLong));
   out.weights[spec.vocab_map_name()] = map;
   out.spec.vocab_size = static_cast<int>(kept.size());
   out.spec.input_vocab_size = static_cast<int>(ids);
@@ -72,7 +89,11 @@ VocabPruned prune_vocabulary(const ModelSpec& spec, const Weights& weights, cons
 double fraction_read_as_unknown(const ModelSpec& spec, const Weights& weights, const std::vector<int64_t>& ids,
                                 int64_t unk_id) {
   if (spec.input_vocab_size == 0 || ids.empty() || unk_id < 0) return 0.0;
-  const torch::Tensor map = weights.at(spec.vocab_map_name());
+  const torch::Tensor map = checked_map(spec, weights);
+  if (unk_id >= map.size(0)) {
+    throw ModelError("prune_vocab: unknown token id " + std::to_string(unk_id) + " is outside the model's " +
+                     std::to_string(map.size(0)) + " input ids");
+  }
   const auto m = map.accessor<int64_t, 1>();
   const int64_t unk_row = m[unk_id];
   int64_t lost = 0;

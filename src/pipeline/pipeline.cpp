@@ -180,6 +180,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
   // An encoder-decoder loses layers from both stacks alike.
   const std::vector<int> kept =
       select_model_layers(tspec, cfg.keep_layers, cfg.keep_layer_fraction, cfg.layer_strategy, cfg.layers);
+  if (cfg.prune_vocab) check_vocab_prunable(tspec, data.tokenizer->unk_id());
 
   EnergyMeter run_meter(EnergyOptions{cfg.cpu_watts});
   run_meter.start();
@@ -206,7 +207,7 @@ CompressOutcome run_compress(const CompressArgs& args) {
                      {"basis", "rows of the ids in the training data (after --limit-train and truncation), the "
                                "tokenizer's special tokens and its unknown token"}};
     spdlog::info("stage 1/5: vocabulary pruning: keeping {} of {} word-embedding rows; {:.2f}% of the eval tokens "
-                 "now read as unknown", pruned.kept_rows, pruned.spec.input_vocab_size, 100 * lost);
+                 "now read as unknown", pruned.kept_rows, pruned.kept_rows + pruned.dropped_rows, 100 * lost);
     sspec = std::move(pruned.spec);
     sweights = std::move(pruned.weights);
   }

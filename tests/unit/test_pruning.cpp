@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "lwm/common/error.h"
 #include "lwm/compress/pruning.h"
@@ -262,6 +264,87 @@ TEST(Prune, TaylorImportanceIsTheSquaredSumOfWeightTimesGradient) {
   EXPECT_NE(taylor.summary()["importance"].get<std::string>().find("Taylor"), std::string::npos);
   EXPECT_EQ(importance_from_string("taylor"), Importance::Taylor);
   EXPECT_THROW(importance_from_string("random"), UsageError);
+}
+
+// The Taylor scores are summed over every step since the last mask update, reset by an update, and kept by a
+// checkpoint. Schedule: FFN updates at steps 1 (1 neuron) and 3 (3 neurons); gradients random each step except
+// neuron X (layer 1, #20): large at step 0, none at step 1 (ranked on step 1 alone it would go first); and neuron Y
+// (layer 0, #9): large at steps 0-1, none at 2-3 (without the reset its old scores would keep it).
+TEST(Prune, TaylorSumsTheStepsSinceTheLastUpdateAndACheckpointKeepsThem) {
+  ImportedModel m = reference();
+  const auto& s = m.spec;
+  auto grads_for = [&](torch::jit::Module& module, int64_t step) {
+    torch::manual_seed(100 + step);
+    Weights live;
+    for (const auto& p : module.named_parameters(true)) {
+      live[p.name] = p.value;
+      p.value.mutable_grad() = torch::randn_like(p.value);
+    }
+    auto scale = [&](int layer, int64_t neuron, double by) {
+      live.at(s.layer_param(layer, s.names.ffn_in, "weight")).mutable_grad().select(0, neuron).mul_(by);
+      live.at(s.layer_param(layer, s.names.ffn_in, "bias")).mutable_grad().select(0, neuron).mul_(by);
+      live.at(s.layer_param(layer, s.names.ffn_out, "weight")).mutable_grad().select(1, neuron).mul_(by);
+    };
+    scale(1, 20, step == 0 ? 1000 : step == 1 ? 0 : 1);
+    scale(0, 9, step <= 1 ? 1000 : 0);
+  };
+  const PruneSchedule schedule{/*start_step=*/1, /*end_step=*/3, /*frequency=*/2, /*initial_sparsity=*/1.5 / 256};
+  const PruneTargets targets{0, 3.5 / 256, 0};
+  auto a_module = build_module(s, m.weights);
+  auto b_module = build_module(s, m.weights);
+  StructuredPruner a(s, a_module, targets, schedule, Importance::Taylor);
+  StructuredPruner b(s, b_module, targets, schedule, Importance::Taylor);
+  for (int64_t step = 0; step <= 2; ++step) {
+    grads_for(a_module, step);
+    a.step(step);
+    grads_for(b_module, step);
+    b.step(step);
+  }
+  EXPECT_DOUBLE_EQ(a.current_sparsity().ffn, 1.0 / 256);
+  const auto x = pruned_units(a.masks().ffn[1]);
+  EXPECT_EQ(std::find(x.begin(), x.end(), 20), x.end()) << "neuron X went on step 1's score alone";
+
+  // b's state after step 2 through a checkpoint into a fresh pruner c on b's module.
+  std::stringstream buffer;
+  {
+    torch::serialize::OutputArchive out;
+    b.save(out);
+    out.save_to(buffer);
+  }
+  StructuredPruner c(s, b_module, targets, schedule, Importance::Taylor);
+  torch::serialize::InputArchive in;
+  in.load_from(buffer);
+  c.load(in);
+  {
+    torch::serialize::OutputArchive from_b, from_c;
+    b.save(from_b);
+    c.save(from_c);
+    std::stringstream sb, sc;
+    from_b.save_to(sb);
+    from_c.save_to(sc);
+    torch::serialize::InputArchive rb, rc;
+    rb.load_from(sb);
+    rc.load_from(sc);
+    const auto groups = unit_groups(s);
+    for (size_t i = 0; i < groups.size(); ++i) {
+      torch::Tensor tb, tc;
+      rb.read("pruning/taylor/" + std::to_string(i), tb);
+      rc.read("pruning/taylor/" + std::to_string(i), tc);
+      EXPECT_TRUE(torch::equal(tb, tc)) << "group " << i;
+      if (groups[i].kind == UnitKind::Ffn) EXPECT_GT(tb.sum().item<double>(), 0) << "group " << i;
+    }
+  }
+
+  grads_for(a_module, 3);
+  a.step(3);
+  grads_for(b_module, 3);
+  c.step(3);
+  EXPECT_DOUBLE_EQ(a.current_sparsity().ffn, 3.0 / 256);
+  const auto y = pruned_units(a.masks().ffn[0]);
+  EXPECT_NE(std::find(y.begin(), y.end(), 9), y.end()) << "neuron Y kept by scores from before the last update";
+  for (size_t layer = 0; layer < 2; ++layer) {  // ranked on steps 2-3 (on step 3 alone, another neuron goes)
+    EXPECT_EQ(pruned_units(c.masks().ffn[layer]), pruned_units(a.masks().ffn[layer])) << "layer " << layer;
+  }
 }
 
 TEST(Prune, RanksGloballySoLayersDifferButKeepsOneHeadAndNeuronPerLayer) {

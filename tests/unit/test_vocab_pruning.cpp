@@ -102,8 +102,22 @@ TEST(VocabPruningInput, RefusedOneLineEach) {
   Weights bad = p.weights;
   bad[p.spec.vocab_map_name()] = torch::full({p.spec.input_vocab_size}, p.spec.vocab_size, torch::kLong);
   EXPECT_THROW(build_module(p.spec, bad), ModelError);
+  // ... and by the stage itself, pruning again or counting unknown tokens, for every way a map can be damaged.
+  const std::vector<torch::Tensor> damaged = {
+      torch::full({p.spec.input_vocab_size}, p.spec.vocab_size, torch::kLong),      // a row past the end
+      torch::full({p.spec.input_vocab_size}, -1, torch::kLong),                     // a negative row
+      torch::zeros({p.spec.input_vocab_size - 1}, torch::kLong),                    // too few ids
+      torch::zeros({p.spec.input_vocab_size}, torch::kInt),                         // not int64
+  };
+  for (const auto& map : damaged) {
+    bad[p.spec.vocab_map_name()] = map;
+    EXPECT_THROW(prune_vocabulary(p.spec, bad, {1000}, kUnk), ModelError) << map.sizes() << map.dtype();
+    EXPECT_THROW(fraction_read_as_unknown(p.spec, bad, {1000}, kUnk), ModelError) << map.sizes() << map.dtype();
+  }
+  EXPECT_THROW(fraction_read_as_unknown(p.spec, p.weights, {1000}, p.spec.input_vocab_size), ModelError);
   bad.erase(p.spec.vocab_map_name());
   EXPECT_THROW(build_module(p.spec, bad), ModelError);
+  EXPECT_THROW(prune_vocabulary(p.spec, bad, {1000}, kUnk), ModelError);
   Weights stray = m.weights;
   stray[p.spec.vocab_map_name()] = p.weights.at(p.spec.vocab_map_name());
   EXPECT_THROW(build_module(m.spec, stray), ModelError);
