@@ -159,6 +159,10 @@ for preset in $PRESETS; do
     --tokenizer "$VOCAB" "${limit_args[@]}" --config "configs/$preset.json" "${extra[@]}" \
     --overwrite --out "$WORK/$preset$VOCAB_TAG" || [[ $? -eq 7 ]]
   cp "$WORK/$preset$VOCAB_TAG/report.json" "$RESULTS/$preset.json"
+  # The report names the pretrained folder by its site-packages path, not this machine's (as the table does).
+  if [[ "$PRETRAINED" == *site-packages/* ]]; then
+    sed -i "s|${PRETRAINED%%site-packages/*}site-packages/|<site-packages>/|g" "$RESULTS/$preset.json"
+  fi
 done
 
 log "Table"
