@@ -3,22 +3,15 @@
 #include <string>
 
 #include "lwm/common/error.h"
+#include "lwm/model/weight_check.h"
 
 namespace lwm {
 namespace {
 
-// The map of a model pruned before, checked: int64 [input_vocab_size], every entry a row of the word embedding.
+// The map of a model pruned before, checked as building the model checks it (model/weight_check.h).
 torch::Tensor checked_map(const ModelSpec& spec, const Weights& weights) {
-  const auto it = weights.find(spec.vocab_map_name());
-  if (it == weights.end()) throw ModelError("prune_vocab: the model has no '" + spec.vocab_map_name() + "'");
-  const torch::Tensor& map = it->second;
-  if (map.scalar_type() != torch::kLong || map.dim() != 1 || map.size(0) != spec.input_vocab_size ||
-      (map.numel() > 0 && (map.min().item<int64_t>() < 0 || map.max().item<int64_t>() >= spec.vocab_size))) {
-    throw ModelError("prune_vocab: '" + spec.vocab_map_name() + "' is not an int64 map of " +
-                     std::to_string(spec.input_vocab_size) + " ids to the " + std::to_string(spec.vocab_size) +
-                     " rows of the word embedding");
-  }
-  return map.contiguous();
+  check_vocab_map(spec, weights);
+  return weights.at(spec.vocab_map_name()).contiguous();
 }
 
 // Each input id's current row: through the map of a model pruned before, else the id itself.

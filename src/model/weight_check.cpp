@@ -8,6 +8,23 @@
 
 namespace lwm {
 
+void check_vocab_map(const ModelSpec& spec, const Weights& w) {
+  // A vocabulary-pruned model maps every input id to one of its rows (spec.h, input_vocab_size).
+  const auto map = w.find(spec.vocab_map_name());
+  if (spec.input_vocab_size > 0) {
+    if (map == w.end()) throw ModelError("cannot build the model: missing vocabulary map '" + spec.vocab_map_name() + "'");
+    const torch::Tensor& m = map->second;
+    if (m.scalar_type() != torch::kLong || m.dim() != 1 || m.size(0) != spec.input_vocab_size ||
+        (m.numel() > 0 && (m.min().item<int64_t>() < 0 || m.max().item<int64_t>() >= spec.vocab_size))) {
+      throw ModelError("cannot build the model: the vocabulary map '" + spec.vocab_map_name() + "' must be " +
+                       std::to_string(spec.input_vocab_size) + " int64 row ids below " + std::to_string(spec.vocab_size));
+    }
+  } else if (map != w.end()) {
+    throw ModelError("cannot build the model: a vocabulary map '" + spec.vocab_map_name() +
+                     "' for a model whose spec has none (input_vocab_size 0)");
+  }
+}
+
 void check_weights(const ModelSpec& spec, const Weights& w) {
   // The classifier's inner width is not in the spec: whatever head_dense has, head_out must read.
   int64_t head_width = -1;
@@ -37,20 +54,7 @@ void check_weights(const ModelSpec& spec, const Weights& w) {
       throw ModelError(msg.str());
     }
   }
-  // A vocabulary-pruned model maps every input id to one of its rows (spec.h, input_vocab_size).
-  const auto map = w.find(spec.vocab_map_name());
-  if (spec.input_vocab_size > 0) {
-    if (map == w.end()) throw ModelError("cannot build the model: missing vocabulary map '" + spec.vocab_map_name() + "'");
-    const torch::Tensor& m = map->second;
-    if (m.scalar_type() != torch::kLong || m.dim() != 1 || m.size(0) != spec.input_vocab_size ||
-        (m.numel() > 0 && (m.min().item<int64_t>() < 0 || m.max().item<int64_t>() >= spec.vocab_size))) {
-      throw ModelError("cannot build the model: the vocabulary map '" + spec.vocab_map_name() + "' must be " +
-                       std::to_string(spec.input_vocab_size) + " int64 row ids below " + std::to_string(spec.vocab_size));
-    }
-  } else if (map != w.end()) {
-    throw ModelError("cannot build the model: a vocabulary map '" + spec.vocab_map_name() +
-                     "' for a model whose spec has none (input_vocab_size 0)");
-  }
+  check_vocab_map(spec, w);
   // A relative bias table (T5) must hold every head its layers read (bias_heads, or heads 0..heads-1).
   for (int l = 0; l < spec.num_layers(); ++l) {
     const auto& ln = spec.names_of(l);

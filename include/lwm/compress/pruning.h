@@ -173,8 +173,8 @@ class StructuredPruner {
   // Targets, schedule, sparsity reached, kept heads/FFN per layer, kept hidden, mask updates.
   nlohmann::json summary() const;
 
-  // The masks, update counters and (Taylor) the summed scores, into or from a checkpoint (keys under "pruning/"). load() then re-zeroes
-  // the pruned units of the (restored) weights; ModelError when the archive's masks do not fit this model.
+  // The masks, update counters and (Taylor) the summed scores, into or from a checkpoint (keys under "pruning/").
+  // load() then re-zeroes the pruned units of the (restored) weights; ModelError when the archive's masks do not fit this model.
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive);
 
